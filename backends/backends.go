@@ -1,0 +1,111 @@
+// Package backends defines what every inference engine gives the benchmark: one
+// streamed generation, timed on the client's clock chunk by chunk, with the engine's
+// own token counts and timings kept beside it.
+//
+// Engines live in sub-packages (ollama, openai, transformers, llamacpp). Each one
+// implements [Backend]; optional capabilities are discovered by type assertion:
+// [Loader], [Describer] and [ProcessFinder].
+package backends
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Request is one generation.
+type Request struct {
+	// Prompt is the text sent to the engine as is (no chat template is applied by
+	// llmbench; engines may apply their own).
+	Prompt string
+	// MaxTokens is the exact number of output tokens asked for. The backend asks the
+	// engine for exactly this many (ignoring end-of-sequence where the engine allows)
+	// and returns an error wrapping [ErrShort] when fewer came. Zero means the
+	// engine's default, unverified.
+	MaxTokens int
+	// Seed, when non-nil, overrides the model's configured sampling seed.
+	Seed *int
+}
+
+// Result is what one generation measured. All times are on the client's monotonic
+// clock (time.Now), taken as the bytes were read.
+type Result struct {
+	// Sent is when the request was handed to the transport.
+	Sent time.Time
+	// Chunks holds the arrival time of every streamed chunk that carried generated
+	// content, in order. Role-only, empty and final summary chunks are not included.
+	Chunks []time.Time
+	// Done is when the final message (the engine's end-of-stream) was read.
+	Done time.Time
+	// Text is the generated text, all chunks concatenated.
+	Text string
+	// PromptTokens and OutputTokens are the engine's own counts (never re-tokenised
+	// by llmbench). Zero when the engine did not report them.
+	PromptTokens, OutputTokens int
+	// Server holds the engine's own timings, when it reports them.
+	Server ServerTimings
+}
+
+// ServerTimings are durations the engine measured itself. A zero field means the
+// engine did not report it.
+type ServerTimings struct {
+	// Load is the time the engine spent loading the model for this request.
+	Load time.Duration
+	// PromptEval is the engine's prefill time, PromptEvalTokens the tokens it
+	// evaluated in it (fewer than PromptTokens when a prefix cache was hit).
+	PromptEval       time.Duration
+	PromptEvalTokens int
+	// Eval is the engine's decode time for EvalTokens tokens.
+	Eval       time.Duration
+	EvalTokens int
+	// Total is the engine's whole time for the request.
+	Total time.Duration
+}
+
+// Backend runs generations on one loaded model. Implementations are safe for
+// concurrent use unless they document otherwise.
+type Backend interface {
+	// Generate runs one streamed generation. The returned error wraps the cause
+	// and names the model; a partial Result may accompany an error.
+	Generate(ctx context.Context, req Request) (*Result, error)
+	// Close releases the model and any process the backend started.
+	Close() error
+}
+
+// Loader is implemented by backends that load their model explicitly. Load makes
+// sure the model is resident and returns the time the engine reported for loading
+// it (zero when it was already loaded).
+type Loader interface {
+	Load(ctx context.Context) (time.Duration, error)
+}
+
+// Describer is implemented by backends that can describe the engine and model as
+// benchmark configuration lines (lowercase keys with hyphens, e.g. "engine",
+// "model-digest", "quantization").
+type Describer interface {
+	Describe(ctx context.Context) (map[string]string, error)
+}
+
+// ProcessFinder is implemented by backends that know which local process holds the
+// model in memory (an Ollama runner, a Python worker, or this process). It returns
+// ErrRemote when the engine runs on another machine.
+type ProcessFinder interface {
+	EnginePID(ctx context.Context) (int, error)
+}
+
+// ErrShort is wrapped by Generate's error when the engine produced fewer tokens than
+// the request's MaxTokens.
+var ErrShort = errors.New("short output")
+
+// ErrRemote is returned by ProcessFinder when the engine is not on this machine.
+var ErrRemote = errors.New("engine runs on another machine")
+
+// CheckLength returns an error wrapping ErrShort when r has fewer output tokens than
+// want (want == 0 checks nothing).
+func CheckLength(r *Result, want int) error {
+	if want > 0 && r.OutputTokens < want {
+		return fmt.Errorf("%w: got %d of %d output tokens", ErrShort, r.OutputTokens, want)
+	}
+	return nil
+}
