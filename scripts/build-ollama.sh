@@ -32,8 +32,13 @@ fi
 malgo_dir=$(cd "$root" && GOFLAGS= go mod download -json "github.com/gen2brain/malgo@$MALGO_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 [ -f "$malgo_dir/miniaudio.h" ] || { echo "miniaudio.h not found in $malgo_dir" >&2; exit 1; }
 
+# The sources include "miniaudio/miniaudio.h": lay the header out that way.
+inc="$bin/.include"
+mkdir -p "$inc/miniaudio"
+cp -f "$malgo_dir/miniaudio.h" "$inc/miniaudio/miniaudio.h"
+
 export CGO_ENABLED=1
-export CGO_CPPFLAGS="-I/usr/include/stb -I$malgo_dir ${CGO_CPPFLAGS:-}"
+export CGO_CPPFLAGS="-I$inc ${CGO_CPPFLAGS:-}"
 export CGO_CFLAGS="${OLLAMA_CFLAGS:--O3 -march=native}"
 export CGO_CXXFLAGS="${OLLAMA_CXXFLAGS:--O3 -march=native}"
 mkdir -p "$bin"

@@ -1,0 +1,254 @@
+// Package ollama runs generations on an Ollama server through its Go client
+// (github.com/ollama/ollama/api), timing every streamed chunk on the client's clock
+// and keeping the server's own counts and durations beside them.
+package ollama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/config"
+)
+
+// Backend is one model on one Ollama server.
+type Backend struct {
+	client  *api.Client
+	host    *url.URL
+	name    string // the model name on the server
+	cfgName string // the model's name in the configuration
+	opts    config.Options
+	pid     func(ctx context.Context) (int, error)
+}
+
+var (
+	_ backends.Backend       = (*Backend)(nil)
+	_ backends.Loader        = (*Backend)(nil)
+	_ backends.Describer     = (*Backend)(nil)
+	_ backends.ProcessFinder = (*Backend)(nil)
+)
+
+// New returns a backend for model (the server's model name) on the server at host.
+// Options come from m; m.Model is not read, so a synthetic model can be served
+// under its registered name.
+func New(host *url.URL, model string, m config.Model) *Backend {
+	return &Backend{
+		client:  api.NewClient(host, &http.Client{}),
+		host:    host,
+		name:    model,
+		cfgName: m.Name,
+		opts:    m.Options,
+	}
+}
+
+// SetProcessFinder sets the function that finds the local process holding the
+// model (see backends.ProcessFinder). Without one, EnginePID returns
+// backends.ErrRemote.
+func (b *Backend) SetProcessFinder(f func(ctx context.Context) (int, error)) { b.pid = f }
+
+// EnginePID implements backends.ProcessFinder.
+func (b *Backend) EnginePID(ctx context.Context) (int, error) {
+	if b.pid == nil {
+		return 0, backends.ErrRemote
+	}
+	return b.pid(ctx)
+}
+
+func (b *Backend) options(maxTokens int, seed *int) map[string]any {
+	o := map[string]any{
+		"temperature": b.opts.Temperature,
+		"num_ctx":     b.opts.Context,
+	}
+	if maxTokens > 0 {
+		o["num_predict"] = maxTokens
+	}
+	if seed == nil {
+		seed = b.opts.Seed
+	}
+	if seed != nil {
+		o["seed"] = *seed
+	}
+	if b.opts.Threads > 0 {
+		o["num_thread"] = b.opts.Threads
+	}
+	if b.opts.Batch > 0 {
+		o["num_batch"] = b.opts.Batch
+	}
+	return o
+}
+
+func (b *Backend) keepAlive() *api.Duration {
+	return &api.Duration{Duration: b.opts.KeepAlive.Duration}
+}
+
+// Generate implements backends.Backend: one streamed /api/generate request.
+func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
+	stream := true
+	r := &backends.Result{}
+	var text strings.Builder
+	var last api.GenerateResponse
+	chunks := 0
+	gr := &api.GenerateRequest{
+		Model:     b.name,
+		Prompt:    req.Prompt,
+		Stream:    &stream,
+		KeepAlive: b.keepAlive(),
+		Options:   b.options(req.MaxTokens, req.Seed),
+	}
+	r.Sent = time.Now()
+	err := b.client.Generate(ctx, gr, func(resp api.GenerateResponse) error {
+		now := time.Now()
+		chunks++
+		if resp.Response != "" {
+			r.Chunks = append(r.Chunks, now)
+			text.WriteString(resp.Response)
+		}
+		if resp.Done {
+			r.Done = now
+		}
+		last = resp
+		return nil
+	})
+	r.Text = text.String()
+	if err != nil {
+		return r, b.wrap(err)
+	}
+	if !last.Done {
+		return r, fmt.Errorf("ollama: model %s: stream ended after %d messages without its final done message", b.cfgName, chunks)
+	}
+	m := last.Metrics
+	r.PromptTokens = m.PromptEvalCount
+	r.OutputTokens = m.EvalCount
+	r.Server = backends.ServerTimings{
+		Load:             m.LoadDuration,
+		PromptEval:       m.PromptEvalDuration,
+		PromptEvalTokens: m.PromptEvalCount,
+		Eval:             m.EvalDuration,
+		EvalTokens:       m.EvalCount,
+		Total:            m.TotalDuration,
+	}
+	if err := backends.CheckLength(r, req.MaxTokens); err != nil {
+		return r, fmt.Errorf("ollama: model %s: %w (done_reason %q)", b.cfgName, err, last.DoneReason)
+	}
+	return r, nil
+}
+
+// wrap names the model in err and explains the errors users meet first.
+func (b *Backend) wrap(err error) error {
+	var se api.StatusError
+	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("ollama: model %s: %q is not on the server at %s: pull it with `ollama pull %s` (or use a synthetic:PRESET model): %w",
+			b.cfgName, b.name, b.host, b.name, err)
+	}
+	if strings.Contains(err.Error(), "not found") && strings.Contains(err.Error(), b.name) {
+		return fmt.Errorf("ollama: model %s: %q is not on the server at %s: pull it with `ollama pull %s` (or use a synthetic:PRESET model): %w",
+			b.cfgName, b.name, b.host, b.name, err)
+	}
+	return fmt.Errorf("ollama: model %s: %w", b.cfgName, err)
+}
+
+// Load implements backends.Loader. It unloads the model, then loads it again, so
+// the time returned is a load from disk (the page cache may be warm): the client's
+// wall time of the load request.
+func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
+	zero := &api.Duration{Duration: 0}
+	// An empty prompt with keep_alive 0 unloads the model.
+	if err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: zero}, func(api.GenerateResponse) error { return nil }); err != nil {
+		return 0, b.wrap(err)
+	}
+	if err := b.waitUnloaded(ctx); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	var load time.Duration
+	err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: b.keepAlive(), Options: b.options(0, nil)},
+		func(r api.GenerateResponse) error { load = r.LoadDuration; return nil })
+	if err != nil {
+		return 0, b.wrap(err)
+	}
+	_ = load // the empty-prompt answer carries no load_duration in v0.17.4
+	return time.Since(start), nil
+}
+
+// waitUnloaded waits until the server no longer lists the model as running.
+func (b *Backend) waitUnloaded(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ps, err := b.client.ListRunning(ctx)
+		if err != nil {
+			return fmt.Errorf("ollama: model %s: %w", b.cfgName, err)
+		}
+		loaded := false
+		for _, m := range ps.Models {
+			if m.Name == b.name || m.Model == b.name {
+				loaded = true
+			}
+		}
+		if !loaded {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("ollama: model %s: still loaded 30s after asking the server to unload it", b.cfgName)
+}
+
+// Describe implements backends.Describer.
+func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
+	d := map[string]string{}
+	if v, err := b.client.Version(ctx); err == nil {
+		d["engine"] = "ollama " + v
+	}
+	show, err := b.client.Show(ctx, &api.ShowRequest{Model: b.name})
+	if err != nil {
+		return d, b.wrap(err)
+	}
+	if show.Details.Family != "" {
+		d["model-arch"] = show.Details.Family
+	}
+	if show.Details.QuantizationLevel != "" {
+		d["model-quant"] = show.Details.QuantizationLevel
+	}
+	if n, ok := show.ModelInfo["general.parameter_count"]; ok {
+		d["model-params"] = fmt.Sprint(n)
+	}
+	if list, err := b.client.List(ctx); err == nil {
+		for _, m := range list.Models {
+			if m.Name == b.name || m.Model == b.name {
+				d["model-digest"] = shortDigest(m.Digest)
+				d["model-size"] = fmt.Sprint(m.Size)
+			}
+		}
+	}
+	return d, nil
+}
+
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
+}
+
+// Close implements backends.Backend. It asks the server to unload the model so the
+// next model is measured alone.
+func (b *Backend) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zero := &api.Duration{Duration: 0}
+	if err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: zero}, func(api.GenerateResponse) error { return nil }); err != nil {
+		return b.wrap(err)
+	}
+	return b.waitUnloaded(ctx)
+}

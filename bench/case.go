@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/quality"
+)
+
+// Case is one model×prompt pair.
+type Case struct {
+	Model  *Model
+	Prompt config.Prompt
+	// MaxTokens is the exact output length asked for: the prompt's max_tokens, else
+	// the model's.
+	MaxTokens int
+
+	salt  atomic.Int64
+	texts []string // the texts of the timed generations so far, for agreement
+}
+
+// Case returns the case of prompt p on m.
+func (m *Model) Case(p config.Prompt) *Case {
+	n := m.Config.Options.MaxTokens
+	if p.MaxTokens > 0 {
+		n = p.MaxTokens
+	}
+	return &Case{Model: m, Prompt: p, MaxTokens: n}
+}
+
+// Name is the case's sub-benchmark name, model=M/prompt=P.
+func (c *Case) Name() string { return CaseName(c.Model.Config.Name, c.Prompt.ID) }
+
+// String names the case for people and error messages.
+func (c *Case) String() string {
+	return fmt.Sprintf("model %s, prompt %s", c.Model.Config.Name, c.Prompt.ID)
+}
+
+// Generate runs one generation of the case. With salt_prompts the prompt is
+// prefixed by a nonce, so no prefix cache is hit.
+func (c *Case) Generate(ctx context.Context) (*backends.Result, error) {
+	prompt := c.Prompt.Prompt
+	if c.Model.Config.Options.SaltPrompts {
+		prompt = fmt.Sprintf("[%d] %s", c.salt.Add(1), prompt)
+	}
+	r, err := c.Model.Backend.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: c.MaxTokens})
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", c, err)
+	}
+	return r, nil
+}
+
+// Warm runs n untimed generations.
+func (c *Case) Warm(ctx context.Context, n int) error {
+	for range n {
+		if _, err := c.Generate(ctx); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return nil
+}
+
+// Begin starts the case's timed part: per-case peaks are reset.
+func (c *Case) Begin() error {
+	if c.Model.Memory != nil {
+		if err := c.Model.Memory.Reset(); err != nil {
+			return fmt.Errorf("%s: resetting the memory peak: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// Metrics returns every metric of the case's timed generations rs: timings, the
+// model's load time, memory peaks since Begin, and quality.
+func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
+	out := Timing(rs)
+	if c.Model.Load > 0 {
+		out = append(out, Metric{"load-ns", float64(c.Model.Load)})
+	}
+	if mem := c.Model.Memory; mem != nil {
+		peak, err := mem.Peak()
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", c, err)
+		}
+		out = append(out, Metric{"peak-rss-B", float64(peak)})
+	}
+	return append(out, c.quality(rs)...), nil
+}
+
+// quality returns the quality metrics of rs's texts, each the mean over the texts it
+// applies to, and the agreement among all the case's timed generations so far.
+func (c *Case) quality(rs []*backends.Result) []Metric {
+	var (
+		names []string
+		sum   = map[string]float64{}
+		n     = map[string]int{}
+	)
+	for _, r := range rs {
+		c.texts = append(c.texts, r.Text)
+		for _, m := range quality.Metrics(quality.Input{Text: r.Text, Reference: c.Prompt.Reference}) {
+			if n[m.Name] == 0 {
+				names = append(names, m.Name)
+			}
+			sum[m.Name] += m.Value
+			n[m.Name]++
+		}
+	}
+	var out []Metric
+	for _, name := range names {
+		out = append(out, Metric{name, sum[name] / float64(n[name])})
+	}
+	if len(c.texts) >= 2 {
+		out = append(out, Metric{"agreement", quality.Agreement(c.texts)})
+	}
+	return out
+}

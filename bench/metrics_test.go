@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/backends"
+)
+
+// result builds a Result sent at t0 whose content chunks arrive at the given
+// offsets (ms) and whose final message arrives at done (ms).
+func result(t0 time.Time, chunks []int, done int, prompt, out int) *backends.Result {
+	r := &backends.Result{Sent: t0, Done: t0.Add(time.Duration(done) * time.Millisecond), PromptTokens: prompt, OutputTokens: out}
+	for _, c := range chunks {
+		r.Chunks = append(r.Chunks, t0.Add(time.Duration(c)*time.Millisecond))
+	}
+	return r
+}
+
+func metricMap(ms []Metric) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range ms {
+		out[m.Unit] = m.Value
+	}
+	return out
+}
+
+func TestTimingKnownAnswer(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	// TTFT 100 ms, then 4 more tokens 10, 10, 20, 40 ms apart, done 10 ms after the
+	// last: e2e 190 ms, decode (e2e−ttft) 90 ms over 4 tokens.
+	r := result(t0, []int{100, 110, 120, 140, 180}, 190, 50, 5)
+	r.Server = backends.ServerTimings{PromptEval: 80 * time.Millisecond, PromptEvalTokens: 40, Eval: 100 * time.Millisecond, EvalTokens: 5}
+	m := metricMap(Timing([]*backends.Result{r}))
+
+	assert.InDelta(t, 190e6, m["ns/op"], 1)
+	assert.InDelta(t, 100e6, m["ttft-ns/op"], 1)
+	assert.InDelta(t, 90e6/4, m["tpot-ns/op"], 1)
+	assert.InDelta(t, 4/0.090, m["tokens/s"], 1e-9)
+	assert.InDelta(t, 50/0.100, m["prompt-tokens/s"], 1e-9)
+	assert.InDelta(t, 5/0.100, m["server-tokens/s"], 1e-9)
+	assert.InDelta(t, 40/0.080, m["server-prompt-tokens/s"], 1e-9)
+	assert.Equal(t, 5.0, m["gen-tokens/op"])
+	assert.Equal(t, 50.0, m["prompt-tokens/op"])
+	// Gaps 10, 10, 20, 40 ms: nearest-rank p50 is the 2nd (10 ms), p99 the 4th.
+	assert.InDelta(t, 10e6, m["itl-p50-ns"], 1)
+	assert.InDelta(t, 40e6, m["itl-p99-ns"], 1)
+}
+
+func TestTimingAggregates(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := result(t0, []int{100, 200}, 200, 10, 2)           // decode 100 ms for 1 token
+	b := result(t0, []int{300, 310, 320, 330}, 330, 10, 4) // decode 30 ms for 3 tokens
+	m := metricMap(Timing([]*backends.Result{a, b}))
+	assert.InDelta(t, (200e6+330e6)/2, m["ns/op"], 1)
+	assert.InDelta(t, (100e6+300e6)/2, m["ttft-ns/op"], 1)
+	assert.InDelta(t, (100e6+10e6)/2, m["tpot-ns/op"], 1) // mean of per-request TPOT
+	assert.InDelta(t, 4/0.130, m["tokens/s"], 1e-9)       // Σ(n−1)/Σ decode
+	assert.InDelta(t, 20/0.400, m["prompt-tokens/s"], 1e-9)
+	assert.Equal(t, 3.0, m["gen-tokens/op"])
+}
+
+func TestTimingLeavesOutWhatDoesNotApply(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := metricMap(Timing([]*backends.Result{result(t0, []int{50}, 60, 0, 1)}))
+	assert.Contains(t, m, "ns/op")
+	assert.Contains(t, m, "ttft-ns/op")
+	for _, absent := range []string{"tpot-ns/op", "tokens/s", "server-tokens/s", "prompt-tokens/s", "itl-p50-ns"} {
+		assert.NotContains(t, m, absent, "one output token and no server timings: %s must be absent, not 0", absent)
+	}
+	assert.Empty(t, Timing(nil))
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	assert.Equal(t, 5.0, Percentile(xs, 50))
+	assert.Equal(t, 9.0, Percentile(xs, 90))
+	assert.Equal(t, 10.0, Percentile(xs, 99))
+	assert.Equal(t, 1.0, Percentile(xs, 1))
+	assert.Equal(t, 7.0, Percentile([]float64{7}, 99))
+}
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"llama3.2:1b":       "llama3.2:1b",
+		"org/model name":    "org_model_name",
+		"k=v":               "k_v",
+		"gpt2-medium":       "gpt2-medium",
+		"llama-8":           "llama-8_",
+		"distil-1-2":        "distil-1-2_",
+		"":                  "_",
+		"tab\tand\nnewline": "tab_and_newline",
+	} {
+		assert.Equal(t, want, Sanitize(in), "Sanitize(%q)", in)
+	}
+	assert.Equal(t, "model=a_b/prompt=q-1_", CaseName("a/b", "q-1"))
+}
+
+func TestUnitLines(t *testing.T) {
+	lines := UnitLines([]Unit{{Name: "ttft-ns", Better: "lower"}, {Name: "gen-tokens", Exact: true}, {Name: "plain"}})
+	require.Equal(t, []string{"Unit ttft-ns better=lower", "Unit gen-tokens assume=exact"}, lines)
+}

@@ -1,0 +1,127 @@
+package llmbench_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/llmbench/llmbench"
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/bench"
+)
+
+var configFlag = flag.String("llmbench.config", "", "benchmark configuration `file` (default $LLMBENCH_CONFIG, else "+llmbench.DefaultConfig+")")
+
+// suite is the benchmark suite, opened by TestMain when benchmarks run.
+var (
+	suite    *bench.Suite
+	suiteErr error
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	ctx := context.Background()
+	cfg, prompts, err := bench.LoadConfig(*configFlag, llmbench.Defaults, llmbench.DefaultConfig)
+	if err == nil {
+		suite, err = bench.Open(ctx, cfg, prompts, os.Stderr)
+	}
+	suiteErr = err
+	if err == nil {
+		// Stop the engines on Ctrl-C too.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			suite.Close()
+			os.Exit(130)
+		}()
+		fmt.Printf("llmbench-config: %s\n", cfg.File)
+		for _, l := range bench.UnitLines(bench.Units) {
+			fmt.Println(l)
+		}
+	}
+	code := m.Run()
+	if suite != nil {
+		suite.Close()
+	}
+	os.Exit(code)
+}
+
+func openSuite(b *testing.B) *bench.Suite {
+	b.Helper()
+	if suiteErr != nil {
+		b.Fatal(suiteErr)
+	}
+	return suite
+}
+
+// BenchmarkGenerate runs every model×prompt pair of the configuration: one
+// streamed generation per iteration, after the configured warm-up.
+func BenchmarkGenerate(b *testing.B) {
+	s := openSuite(b)
+	ctx := context.Background()
+	for _, mc := range s.Config.Models {
+		if mc.Load != nil {
+			continue // a load-generation model: BenchmarkLoad
+		}
+		b.Run("model="+bench.Sanitize(mc.Name), func(b *testing.B) {
+			m, err := s.OpenModel(ctx, mc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			printModelLines(m)
+			for _, p := range s.Prompts {
+				c := m.Case(p)
+				warm := s.Config.Warmup
+				b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
+					runCase(ctx, b, c, &warm)
+				})
+			}
+		})
+	}
+}
+
+// runCase is one case's benchmark body. warm is the warm-up still owed: it runs once
+// per case, however often -count calls the body.
+func runCase(ctx context.Context, b *testing.B, c *bench.Case, warm *int) {
+	if *warm > 0 {
+		if err := c.Warm(ctx, *warm); err != nil {
+			b.Fatal(err)
+		}
+		*warm = 0
+	}
+	if err := c.Begin(); err != nil {
+		b.Fatal(err)
+	}
+	var rs []*backends.Result
+	for b.Loop() {
+		r, err := c.Generate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	ms, err := c.Metrics(rs)
+	if err != nil {
+		b.Error(err)
+	}
+	for _, m := range ms {
+		b.ReportMetric(m.Value, m.Unit)
+	}
+}
+
+// printModelLines prints the model's configuration lines. A parent benchmark runs
+// once per model, between its leaves' result lines, so these lines stand alone.
+func printModelLines(m *bench.Model) {
+	for _, kv := range m.ConfigLines() {
+		fmt.Printf("%s: %s\n", kv[0], kv[1])
+	}
+}
