@@ -1,0 +1,160 @@
+package ollama_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/ollama"
+	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/synth"
+)
+
+// engine starts a private server for the test, or skips (fails under
+// LLMBENCH_REQUIRE_ENGINE=1, as in make test) when there is no ollama binary.
+func engine(t *testing.T) *ollama.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no real engine")
+	}
+	if _, err := ollama.FindBinary(); err != nil {
+		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but %v", err)
+		}
+		t.Skipf("no real engine: %v (run make test to build it)", err)
+	}
+	srv, err := ollama.StartServer(context.Background(), ollama.ServerOptions{ModelsDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Stop() })
+	return srv
+}
+
+// synthetic registers a synthetic preset on srv and returns its server name.
+func synthetic(t *testing.T, srv *ollama.Server, spec string) string {
+	t.Helper()
+	sp, err := synth.ParseSpec(spec)
+	require.NoError(t, err)
+	dir := filepath.Join(os.TempDir(), "llmbench-test-models")
+	path, err := synth.WriteFile(dir, sp)
+	require.NoError(t, err)
+	name := "llmbench-test-" + sp.String()
+	require.NoError(t, ollama.Register(context.Background(), srv.URL, name, path))
+	return name
+}
+
+func model(name string, maxTokens int) config.Model {
+	seed := 42
+	return config.Model{Name: name, Backend: "ollama", Options: config.Options{
+		MaxTokens: maxTokens, Seed: &seed, Context: 512, KeepAlive: config.Duration{Duration: time.Minute},
+	}}
+}
+
+func TestRealEngine(t *testing.T) {
+	srv := engine(t)
+	for _, spec := range []string{"tiny-llama", "tiny-gpt2"} {
+		t.Run(spec, func(t *testing.T) {
+			name := synthetic(t, srv, spec)
+			b := ollama.New(srv.URL, name, model(spec, 24))
+			ctx := context.Background()
+
+			load, err := b.Load(ctx)
+			require.NoError(t, err)
+			assert.Positive(t, load)
+
+			for i := range 3 { // greedy output of every preset has the exact length
+				r, err := b.Generate(ctx, backends.Request{Prompt: fmt.Sprintf("Hello, world %d! Ünïcode ✓ 日本", i), MaxTokens: 24})
+				require.NoError(t, err)
+				assert.Equal(t, 24, r.OutputTokens)
+				assert.Equal(t, 24, r.Server.EvalTokens)
+				assert.Positive(t, r.PromptTokens)
+				require.NotEmpty(t, r.Chunks)
+				assert.NotEmpty(t, r.Text)
+				assert.Positive(t, r.TTFT())
+				assert.False(t, r.Done.Before(r.Chunks[len(r.Chunks)-1]), "done before the last chunk")
+				assert.Greater(t, r.E2E(), r.TTFT())
+				assert.Positive(t, r.Server.Eval)
+				assert.Positive(t, r.Server.PromptEval)
+				// The engine's decode time cannot exceed what the client saw end to end.
+				assert.Less(t, r.Server.Eval, r.E2E())
+			}
+
+			d, err := b.Describe(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "ollama 0.17.4", d["engine"])
+			sp, _ := synth.ParseSpec(spec)
+			assert.Equal(t, fmt.Sprint(sp.Params()), d["model-params"])
+			assert.NotEmpty(t, d["model-digest"])
+			require.NoError(t, b.Close())
+		})
+	}
+
+	t.Run("missing model", func(t *testing.T) {
+		b := ollama.New(srv.URL, "no-such-model:1b", model("ghost", 8))
+		_, err := b.Generate(context.Background(), backends.Request{Prompt: "hi", MaxTokens: 8})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `model ghost: "no-such-model:1b" is not on the server`)
+		assert.Contains(t, err.Error(), "ollama pull no-such-model:1b")
+	})
+}
+
+func TestServerStops(t *testing.T) {
+	srv := engine(t)
+	pid := srv.PID()
+	require.True(t, ollama.Answers(context.Background(), srv.URL))
+	require.NoError(t, srv.Stop())
+	assert.False(t, srv.Alive())
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "server process %d still exists", pid)
+	assert.False(t, ollama.Answers(context.Background(), srv.URL))
+	require.NoError(t, srv.Stop(), "Stop twice")
+}
+
+// scripted serves one NDJSON stream of lines for /api/generate.
+func scripted(t *testing.T, lines ...string) *url.URL {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(ts.Close)
+	u, _ := url.Parse(ts.URL)
+	return u
+}
+
+func TestStreamFaults(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no done message", func(t *testing.T) {
+		u := scripted(t, `{"response":"a","done":false}`, `{"response":"b","done":false}`)
+		r, err := ollama.New(u, "m", model("cut", 2)).Generate(ctx, backends.Request{Prompt: "x", MaxTokens: 2})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "model cut: stream ended after 2 messages without its final done message")
+		assert.Len(t, r.Chunks, 2, "what was measured is kept")
+	})
+	t.Run("short answer", func(t *testing.T) {
+		u := scripted(t, `{"response":"a","done":false}`, `{"response":"","done":true,"done_reason":"stop","eval_count":1,"prompt_eval_count":3}`)
+		_, err := ollama.New(u, "m", model("short", 8)).Generate(ctx, backends.Request{Prompt: "x", MaxTokens: 8})
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, backends.ErrShort), "%v", err)
+		assert.Contains(t, err.Error(), `model short: short output: got 1 of 8 output tokens (done_reason "stop")`)
+	})
+	t.Run("server error mid-stream", func(t *testing.T) {
+		u := scripted(t, `{"response":"a","done":false}`, `{"error":"runner crashed"}`)
+		_, err := ollama.New(u, "m", model("crash", 8)).Generate(ctx, backends.Request{Prompt: "x", MaxTokens: 8})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "model crash: runner crashed")
+	})
+}
