@@ -87,6 +87,9 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 		}
 		out = append(out, Metric{"peak-rss-B", float64(peak)})
 	}
+	if c.Model.AfterLoad > 0 {
+		out = append(out, Metric{"rss-after-load-B", float64(c.Model.AfterLoad)})
+	}
 	return append(out, c.quality(rs)...), nil
 }
 

@@ -115,6 +115,9 @@ type Model struct {
 	Load time.Duration
 	// Memory watches the engine process's resident memory; nil when it cannot.
 	Memory Memory
+	// AfterLoad is the engine process's resident bytes right after the load; zero
+	// when unknown.
+	AfterLoad uint64
 }
 
 // Memory watches the resident memory of the process that holds a model.

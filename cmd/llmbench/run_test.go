@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/llmbench/llmbench/synth"
+)
+
+// needEngine skips without the real engine, or fails under LLMBENCH_REQUIRE_ENGINE=1.
+func needEngine(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no real engine")
+	}
+	bin := os.Getenv("LLMBENCH_OLLAMA")
+	if bin == "" {
+		bin, _ = filepath.Abs("../../bin/ollama")
+		t.Setenv("LLMBENCH_OLLAMA", bin)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but no engine: %v", err)
+		}
+		t.Skipf("no real engine (%v): run make test", err)
+	}
+}
+
+// writeConfig writes a configuration for the test whose paths are absolute.
+func writeConfig(t *testing.T, body string) (cfg, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	prompts, _ := filepath.Abs("../../testdata/prompts.jsonl")
+	models := filepath.Join(os.TempDir(), "llmbench-test-models")
+	out = filepath.Join(dir, "out")
+	text := strings.NewReplacer("$PROMPTS", prompts, "$MODELS", models, "$OUT", out).Replace(body)
+	cfg = filepath.Join(dir, "bench.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(text), 0o644))
+	return cfg, out
+}
+
+const tinyConfig = `prompts: $PROMPTS
+warmup: 1
+iterations: 2
+output: $OUT
+models_dir: $MODELS
+ollama: {manage: always}
+models:
+  - name: tiny-llama
+    backend: ollama
+    model: synthetic:tiny-llama
+    options: {max_tokens: 16, threads: 2, context: 512}
+  - name: ghost
+    backend: ollama
+    model: no-such-model:7b
+  - name: tiny-gpt2
+    backend: ollama
+    model: synthetic:tiny-gpt2:q8_0
+    options: {max_tokens: 16, threads: 2, context: 512}
+`
+
+// TestRunRealEngine runs `llmbench run` end to end on a private Ollama server with
+// synthetic models: every case's metrics are present and plausible, a missing
+// model fails alone, the output is valid benchmark format, and the server is gone
+// afterwards.
+func TestRunRealEngine(t *testing.T) {
+	needEngine(t)
+	cfg, out := writeConfig(t, tinyConfig)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), &stdout, &stderr, []string{"run", "-q", "--config", cfg})
+	t.Log(stderr.String())
+	var ee *exitError
+	require.True(t, errors.As(err, &ee), "want exit 1 for the missing model, got %v", err)
+	assert.Equal(t, 1, ee.code)
+	assert.Contains(t, err.Error(), "2 of 6 cases failed")
+	assert.Contains(t, stderr.String(), `model ghost: "no-such-model:7b" is not on the server`)
+
+	raw, err := os.ReadFile(filepath.Join(out, "bench.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, stdout.String(), string(raw), "stdout carries the raw output too")
+
+	r := benchfmt.NewReader(bytes.NewReader(raw), "bench.txt")
+	type key struct{ model, prompt string }
+	lines := map[key]int{}
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok {
+			if se, ok := r.Result().(*benchfmt.SyntaxError); ok {
+				t.Errorf("syntax error: %v", se)
+			}
+			continue
+		}
+		_, parts := res.Name.Parts()
+		require.Len(t, parts, 2, "%s", res.Name)
+		k := key{strings.TrimPrefix(string(parts[0]), "/model="), strings.TrimPrefix(string(parts[1]), "/prompt=")}
+		lines[k]++
+		assert.Equal(t, 1, res.Iters)
+		want := 16.0
+		if k.prompt == "unicode" {
+			want = 8
+		}
+		v := func(unit string) float64 {
+			x, ok := res.Value(unit)
+			assert.True(t, ok, "%s: no %s", res.Name, unit)
+			return x
+		}
+		assert.Equal(t, want, v("gen-tokens/op"), "exact output length")
+		assert.Positive(t, v("prompt-tokens/op"))
+		e2e, ttft, tpot := v("sec/op"), v("ttft-sec/op"), v("tpot-sec/op")
+		assert.Greater(t, e2e, ttft)
+		assert.InDelta(t, (e2e-ttft)/(want-1), tpot, 1e-9)
+		assert.Positive(t, v("tokens/s"))
+		assert.Positive(t, v("server-tokens/s"))
+		assert.Positive(t, v("load-sec"))
+		sp, err := synth.ParseSpec(res.GetConfig("model-id")[len("synthetic:"):])
+		require.NoError(t, err)
+		assert.Greater(t, v("peak-rss-B"), float64(sp.Size()), "the runner holds the weights")
+		assert.GreaterOrEqual(t, v("peak-rss-B"), v("rss-after-load-B")*0.5)
+		assert.Contains(t, []string{"vmhwm", "sampled-10ms"}, res.GetConfig("rss-method"))
+		assert.Equal(t, "true", res.GetConfig("model-synthetic"))
+		assert.Equal(t, "ollama 0.17.4", res.GetConfig("engine"))
+		v("out-words/op")
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, map[key]int{
+		{"tiny-llama", "hello"}: 2, {"tiny-llama", "unicode"}: 2,
+		{"tiny-gpt2", "hello"}: 2, {"tiny-gpt2", "unicode"}: 2,
+	}, lines)
+
+	// No ollama process of this run is left.
+	ps, _ := exec.Command("pgrep", "-f", "ollama").Output()
+	for _, pid := range strings.Fields(string(ps)) {
+		env, _ := os.ReadFile("/proc/" + pid + "/environ")
+		assert.NotContains(t, string(env), "llmbench-test-models", "ollama process %s of this run still running", pid)
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	cfg, _ := writeConfig(t, "models:\n  - name: a\n    backend: ollama\n    model: m\n    option: {}\n")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), &stdout, &stderr, []string{"run", "--config", cfg})
+	var ee *exitError
+	require.True(t, errors.As(err, &ee))
+	assert.Equal(t, 2, ee.code)
+	assert.Contains(t, err.Error(), "bench.yaml: line 5: field option not found")
+}
