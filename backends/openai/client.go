@@ -1,0 +1,457 @@
+// Package openai is the backend for servers that speak the OpenAI API
+// (vLLM, SGLang, llama.cpp's server, Ollama's /v1, TGI …): streamed
+// /v1/chat/completions or /v1/completions over plain net/http.
+//
+// The event stream is read by hand, line by line, and every event is timestamped
+// on the client's clock as it is read. The time to first token is taken at the
+// first chunk that carries generated content (role-only and empty chunks do not
+// count), and token counts come only from the server's usage object, which is
+// asked for with stream_options.include_usage.
+//
+// Every failure is an [*Error] naming the model and its [Kind].
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/config"
+)
+
+// DefaultStallTimeout is how long Generate waits for the next byte of a response
+// (its headers included) before failing with KindStall.
+const DefaultStallTimeout = 60 * time.Second
+
+// Backend runs streamed generations against one model of an OpenAI-compatible
+// server. It is safe for concurrent use.
+type Backend struct {
+	model    config.Model
+	base     string // base URL without trailing slash or /v1
+	url      string // full endpoint URL
+	chat     bool
+	auth     string // "Bearer …" or ""
+	prefix   []byte // request body up to the per-request fields
+	suffix   []byte // extra_body members, each with a leading comma
+	override map[string]bool
+	client   *http.Client
+	ownTrans *http.Transport // closed by Close when we made it
+	stall    time.Duration
+}
+
+var (
+	_ backends.Backend   = (*Backend)(nil)
+	_ backends.Describer = (*Backend)(nil)
+)
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// WithHTTPClient makes the backend send requests with c instead of its own client
+// (whose transport is [NewTransport]'s). Close then leaves c's connections alone.
+func WithHTTPClient(c *http.Client) Option {
+	return func(b *Backend) { b.client = c }
+}
+
+// WithStallTimeout sets how long to wait for the next byte of a response before
+// failing with KindStall. Zero or less means wait forever (until the context
+// ends). The default is DefaultStallTimeout.
+func WithStallTimeout(d time.Duration) Option {
+	return func(b *Backend) { b.stall = d }
+}
+
+// NewTransport returns the transport the backend uses by default: HTTP/1.1
+// keep-alive connections, one per concurrent stream, kept idle between requests
+// without a per-host limit, so a load of N streams reuses N connections; no
+// compression (which would delay events); no proxy from the environment.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0, // no limit
+		MaxIdleConnsPerHost:   1 << 16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 0,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+// New returns a backend for m. m.Host is the server's base URL ("http://host:port",
+// with or without a trailing /v1); m.Endpoint picks chat (the default) or
+// completions; m.ExtraBody is merged into every request body, its keys winning over
+// the backend's own; m.APIKeyEnv, when set, names the environment variable holding
+// the bearer token, which must then be non-empty.
+func New(m config.Model, opts ...Option) (*Backend, error) {
+	b := &Backend{model: m, stall: DefaultStallTimeout}
+	for _, o := range opts {
+		o(b)
+	}
+	fail := func(format string, args ...any) (*Backend, error) {
+		return nil, fmt.Errorf("openai: model %q: %s", m.Name, fmt.Sprintf(format, args...))
+	}
+	if m.Host == "" {
+		return fail("no host: set host: http://HOST:PORT (the server's base URL)")
+	}
+	host := strings.TrimRight(m.Host, "/")
+	if !strings.Contains(host, "://") {
+		host = "http://" + host
+	}
+	b.base = strings.TrimSuffix(host, "/v1")
+	switch m.Endpoint {
+	case "", "chat":
+		b.chat = true
+		b.url = b.base + "/v1/chat/completions"
+	case "completions":
+		b.url = b.base + "/v1/completions"
+	default:
+		return fail("endpoint %q: want chat or completions", m.Endpoint)
+	}
+	if _, err := http.NewRequest(http.MethodPost, b.url, nil); err != nil {
+		return fail("host %q: %v", m.Host, err)
+	}
+	if m.APIKeyEnv != "" {
+		key := os.Getenv(m.APIKeyEnv)
+		if key == "" {
+			return fail("api_key_env names %s, which is empty or unset", m.APIKeyEnv)
+		}
+		b.auth = "Bearer " + key
+	}
+	if err := b.renderBody(); err != nil {
+		return fail("%v", err)
+	}
+	if b.client == nil {
+		b.ownTrans = NewTransport()
+		b.client = &http.Client{Transport: b.ownTrans}
+	}
+	return b, nil
+}
+
+// renderBody pre-encodes the parts of the request body that are the same for every
+// request: the fixed members and extra_body.
+func (b *Backend) renderBody() error {
+	m := b.model
+	b.override = map[string]bool{}
+	keys := make([]string, 0, len(m.ExtraBody))
+	for k := range m.ExtraBody {
+		keys = append(keys, k)
+		b.override[k] = true
+	}
+	slices.Sort(keys)
+	var suf bytes.Buffer
+	for _, k := range keys {
+		v, err := json.Marshal(m.ExtraBody[k])
+		if err != nil {
+			return fmt.Errorf("extra_body.%s: %v", k, err)
+		}
+		kq, _ := json.Marshal(k)
+		fmt.Fprintf(&suf, ",%s:%s", kq, v)
+	}
+	b.suffix = suf.Bytes()
+
+	var pre bytes.Buffer
+	pre.WriteByte('{')
+	first := true
+	member := func(k string, v any) {
+		if b.override[k] {
+			return
+		}
+		if !first {
+			pre.WriteByte(',')
+		}
+		first = false
+		enc, _ := json.Marshal(v)
+		fmt.Fprintf(&pre, "%q:%s", k, enc)
+	}
+	member("model", m.Model)
+	member("stream", true)
+	member("stream_options", map[string]bool{"include_usage": true})
+	member("temperature", m.Options.Temperature)
+	if first {
+		// Every fixed member was overridden; per-request members start the body.
+		pre.WriteString(`"stream":true`)
+	}
+	b.prefix = pre.Bytes()
+	return nil
+}
+
+// body renders one request's body.
+func (b *Backend) body(req backends.Request) []byte {
+	buf := make([]byte, 0, len(b.prefix)+len(b.suffix)+len(req.Prompt)+96)
+	buf = append(buf, b.prefix...)
+	seed := req.Seed
+	if seed == nil {
+		seed = b.model.Options.Seed
+	}
+	if seed != nil && !b.override["seed"] {
+		buf = append(buf, `,"seed":`...)
+		buf = strconv.AppendInt(buf, int64(*seed), 10)
+	}
+	if req.MaxTokens > 0 && !b.override["max_tokens"] {
+		buf = append(buf, `,"max_tokens":`...)
+		buf = strconv.AppendInt(buf, int64(req.MaxTokens), 10)
+	}
+	prompt, _ := json.Marshal(req.Prompt)
+	if b.chat && !b.override["messages"] {
+		buf = append(buf, `,"messages":[{"role":"user","content":`...)
+		buf = append(buf, prompt...)
+		buf = append(buf, "}]"...)
+	} else if !b.chat && !b.override["prompt"] {
+		buf = append(buf, `,"prompt":`...)
+		buf = append(buf, prompt...)
+	}
+	buf = append(buf, b.suffix...)
+	return append(buf, '}')
+}
+
+// Describe returns the engine, base URL, endpoint path and model id. The base URL
+// of a server started on a free port changes from run to run: compare such runs
+// with benchstat -ignore base-url.
+func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
+	return map[string]string{
+		"engine":   "openai-compatible",
+		"base-url": b.base,
+		"endpoint": strings.TrimPrefix(b.url, b.base),
+		"model":    b.model.Model,
+	}, nil
+}
+
+// Close closes the idle connections of the backend's own transport.
+func (b *Backend) Close() error {
+	if b.ownTrans != nil {
+		b.ownTrans.CloseIdleConnections()
+	}
+	return nil
+}
+
+var errStall = errors.New("stalled")
+
+// Generate streams one completion. On failure it returns an *Error together with
+// the partial Result read so far.
+func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
+	res := &backends.Result{}
+	if req.MaxTokens > 0 {
+		res.Chunks = make([]time.Time, 0, req.MaxTokens)
+	}
+	body := b.body(req)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
+	if err != nil {
+		return res, b.fail(KindRequest, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "text/event-stream")
+	if b.auth != "" {
+		hreq.Header.Set("Authorization", b.auth)
+	}
+
+	res.Sent = time.Now()
+	w := newWatchdog(b.stall, res.Sent, cancel)
+	defer w.stop()
+	resp, err := b.client.Do(hreq)
+	if err != nil {
+		return res, b.readError(ctx, err, 0)
+	}
+	defer resp.Body.Close()
+	w.touch(time.Now())
+	if resp.StatusCode != http.StatusOK {
+		snip, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return res, &Error{Model: b.model.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: snippet(bytes.TrimSpace(snip))}
+	}
+
+	lr := newLineReader(resp.Body)
+	defer lr.release()
+	var (
+		text     strings.Builder
+		data     []byte // the pending event's data
+		dataTime time.Time
+		dataLine int
+		pending  bool
+		done     bool
+		sawUsage bool
+		c        chunk
+	)
+	if req.MaxTokens > 0 {
+		text.Grow(req.MaxTokens * 4)
+	}
+	// dispatch handles one complete event.
+	dispatch := func() error {
+		pending = false
+		if done {
+			return nil // anything after [DONE] is ignored
+		}
+		if string(data) == "[DONE]" {
+			done = true
+			res.Done = dataTime
+			return nil
+		}
+		if err := parseChunk(data, &c); err != nil {
+			return &Error{Model: b.model.Name, Kind: KindMalformed, Line: dataLine, Snippet: snippet(data), Err: err}
+		}
+		if c.isError {
+			return &Error{Model: b.model.Name, Kind: KindServer, Line: dataLine, Snippet: snippet(data)}
+		}
+		if len(c.content) > 0 {
+			res.Chunks = append(res.Chunks, dataTime)
+			text.Write(c.content)
+		}
+		if c.usage {
+			res.PromptTokens, res.OutputTokens = c.promptTokens, c.completionTokens
+			sawUsage = true
+		}
+		return nil
+	}
+	for {
+		line, err := lr.next()
+		now := time.Now()
+		w.touch(now)
+		if err != nil {
+			if err == io.EOF {
+				if pending {
+					if err := dispatch(); err != nil {
+						return b.partial(res, &text, err)
+					}
+				}
+				break
+			}
+			if err == errLineTooLong {
+				return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindMalformed, Line: lr.n, Err: err})
+			}
+			return b.partial(res, &text, b.readError(ctx, err, lr.n))
+		}
+		if len(line) == 0 {
+			if pending {
+				if err := dispatch(); err != nil {
+					return b.partial(res, &text, err)
+				}
+			}
+			continue
+		}
+		name, value := field(line)
+		switch string(name) {
+		case "data":
+			if !pending {
+				data = append(data[:0], value...)
+				dataTime = now
+				dataLine = lr.n
+				pending = true
+			} else {
+				data = append(append(data, '\n'), value...)
+			}
+		case "", "event", "id", "retry":
+			// Comments and fields OpenAI-style streams do not use.
+		default:
+			if line[0] == '{' && parseChunk(line, &c) == nil && c.isError {
+				// Some servers write a bare JSON error into the stream.
+				return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindServer, Line: lr.n, Snippet: snippet(line)})
+			}
+			return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindMalformed, Line: lr.n, Snippet: snippet(line),
+				Err: errors.New("not a server-sent events line")})
+		}
+	}
+	res.Text = text.String()
+	if !done {
+		return res, &Error{Model: b.model.Name, Kind: KindNoDone, Line: lr.n, Err: errors.New("stream ended without data: [DONE]")}
+	}
+	if req.MaxTokens > 0 {
+		if !sawUsage {
+			return res, &Error{Model: b.model.Name, Kind: KindNoUsage, Err: fmt.Errorf("no usage in the stream: cannot verify %d output tokens", req.MaxTokens)}
+		}
+		if err := backends.CheckLength(res, req.MaxTokens); err != nil {
+			return res, &Error{Model: b.model.Name, Kind: KindShort, Err: err}
+		}
+	}
+	return res, nil
+}
+
+func (b *Backend) partial(res *backends.Result, text *strings.Builder, err error) (*backends.Result, error) {
+	res.Text = text.String()
+	return res, err
+}
+
+// readError classifies an error from sending the request or reading the body.
+func (b *Backend) readError(ctx context.Context, err error, line int) error {
+	kind := KindConnection
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errStall):
+		kind, err = KindStall, cause
+	case cause != nil:
+		kind, err = KindCanceled, cause
+	}
+	return &Error{Model: b.model.Name, Kind: kind, Line: line, Err: err}
+}
+
+func (b *Backend) fail(kind Kind, err error) error {
+	return &Error{Model: b.model.Name, Kind: kind, Err: err}
+}
+
+// watchdog cancels a request when no byte arrived for the stall timeout. Reads only
+// store the time (one atomic store); the timer re-arms itself for the remainder
+// when it fires early.
+type watchdog struct {
+	stall  time.Duration
+	base   time.Time
+	cancel context.CancelCauseFunc
+	last   atomic.Int64 // ns since base of the latest read
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func newWatchdog(stall time.Duration, base time.Time, cancel context.CancelCauseFunc) *watchdog {
+	w := &watchdog{stall: stall, base: base, cancel: cancel}
+	if stall > 0 {
+		w.mu.Lock()
+		w.t = time.AfterFunc(stall, w.fire)
+		w.mu.Unlock()
+	}
+	return w
+}
+
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	idle := time.Since(w.base) - time.Duration(w.last.Load())
+	if idle >= w.stall {
+		w.cancel(fmt.Errorf("%w: no data for %v", errStall, w.stall))
+		return
+	}
+	w.t.Reset(w.stall - idle)
+}
+
+func (w *watchdog) touch(now time.Time) {
+	if w.stall > 0 {
+		w.last.Store(int64(now.Sub(w.base)))
+	}
+}
+
+func (w *watchdog) stop() {
+	if w.stall <= 0 {
+		return
+	}
+	w.mu.Lock()
+	w.stopped = true
+	w.t.Stop()
+	w.mu.Unlock()
+}

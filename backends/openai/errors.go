@@ -1,0 +1,89 @@
+package openai
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind classifies why a generation failed. Load reports count errors by kind.
+type Kind string
+
+// The kinds of failure Generate reports.
+const (
+	// KindStatus: the server answered with an HTTP status other than 200.
+	KindStatus Kind = "status"
+	// KindServer: the stream carried an error object instead of a chunk.
+	KindServer Kind = "server-error"
+	// KindMalformed: a line of the stream was not valid server-sent events, or a
+	// data payload was not a valid chunk.
+	KindMalformed Kind = "malformed"
+	// KindNoDone: the stream ended cleanly without its final "data: [DONE]".
+	KindNoDone Kind = "no-done"
+	// KindStall: no byte arrived for the stall timeout.
+	KindStall Kind = "stall"
+	// KindConnection: the connection failed (refused, reset, or closed in the
+	// middle of the response).
+	KindConnection Kind = "connection"
+	// KindNoUsage: an exact length was asked for but the stream carried no usage,
+	// so it could not be verified.
+	KindNoUsage Kind = "no-usage"
+	// KindShort: fewer output tokens than asked for (the error also wraps
+	// backends.ErrShort).
+	KindShort Kind = "short"
+	// KindCanceled: the caller's context ended the request.
+	KindCanceled Kind = "canceled"
+	// KindRequest: the request could not be built or sent for another reason.
+	KindRequest Kind = "request"
+)
+
+// Error is the error Generate returns. It names the model and says what kind of
+// failure it was; Err is the cause.
+type Error struct {
+	// Model is the configured model name (config.Model.Name).
+	Model string
+	// Kind classifies the failure.
+	Kind Kind
+	// Status is the HTTP status, for KindStatus.
+	Status int
+	// Line is the 1-based line of the stream where the failure was seen, for
+	// KindMalformed, KindServer and KindNoDone (0 when not applicable).
+	Line int
+	// Snippet is up to 200 bytes of the response body (KindStatus) or of the
+	// offending line (KindMalformed, KindServer).
+	Snippet string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "openai: model %q: %s", e.Model, e.Kind)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.Line != 0 {
+		fmt.Fprintf(&b, ": stream line %d", e.Line)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Snippet != "" {
+		fmt.Fprintf(&b, ": %q", e.Snippet)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorKind returns the kind as a string, for load generators that classify
+// errors without importing this package.
+func (e *Error) ErrorKind() string { return string(e.Kind) }
+
+const snippetLen = 200
+
+func snippet(b []byte) string {
+	if len(b) > snippetLen {
+		b = b[:snippetLen]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}

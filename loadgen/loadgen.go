@@ -1,0 +1,372 @@
+// Package loadgen puts load on a backend and measures it: sequential,
+// closed-loop concurrency N, or open-loop rate R (constant or Poisson arrivals,
+// optionally capped), bounded by a request count and/or a duration, with sweeps
+// over N or R. A run yields a [Report]: throughput, TTFT/TPOT/ITL/E2E
+// percentiles from full HdrHistograms, error rate by kind, goodput against SLOs
+// and schedule lag.
+//
+// A benchmark runs one sweep point per sub-benchmark:
+//
+//	points, err := loadgen.Points(model.Load)
+//	for _, p := range points {
+//		b.Run(p.Name, func(b *testing.B) {
+//			total := loadgen.NewReport(p)
+//			for b.Loop() {
+//				rep, err := loadgen.RunPoint(ctx, backend, p, reqs)
+//				…
+//				total.Merge(rep)
+//			}
+//			for _, m := range total.Metrics() {
+//				b.ReportMetric(m.Value, m.Name)
+//			}
+//		})
+//	}
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/config"
+)
+
+// DefaultRequests is the number of requests of a run whose spec bounds neither
+// requests nor duration.
+const DefaultRequests = 100
+
+// SLO are per-request latency objectives for goodput; a zero field is not checked.
+type SLO struct {
+	TTFT, TPOT, E2E time.Duration
+}
+
+// Any reports whether any objective is set.
+func (s SLO) Any() bool { return s.TTFT > 0 || s.TPOT > 0 || s.E2E > 0 }
+
+// Point is one run of a load spec: a single concurrency or rate. Points are
+// plain values: a benchmark may change Requests or Duration before running one.
+type Point struct {
+	// Name names the point in sub-benchmark names: "concurrency=N" (sequential
+	// is "concurrency=1") or "rate=R".
+	Name string
+	// Mode is config.ModeSequential, ModeConcurrency or ModeRate.
+	Mode string
+	// Concurrency is the number of requests kept in flight (1 when sequential);
+	// 0 in rate mode.
+	Concurrency int
+	// Rate is the requests sent per second (rate mode), Arrival how they are
+	// spaced (config.ArrivalConstant or ArrivalPoisson), MaxConcurrency the cap
+	// on requests in flight (0: none) and Seed the Poisson seed.
+	Rate           float64
+	Arrival        string
+	MaxConcurrency int
+	Seed           int64
+	// Requests and Duration bound the run; a run ends at whichever comes first.
+	// Both zero means DefaultRequests. After Duration no request is sent, and
+	// those in flight are waited for.
+	Requests int
+	Duration time.Duration
+	// Warmup requests are sent one at a time before the run and not reported.
+	Warmup int
+	// SLO are the goodput objectives.
+	SLO SLO
+}
+
+// Points returns one point per value of the spec's sweep (a single point when it
+// has no list). A nil spec is one sequential point.
+func Points(spec *config.LoadSpec) ([]Point, error) {
+	if err := spec.Check(); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if spec == nil {
+		spec = &config.LoadSpec{}
+	}
+	base := Point{
+		Mode:     spec.EffectiveMode(),
+		Requests: spec.Requests,
+		Duration: spec.Duration.Duration,
+		Warmup:   spec.Warmup,
+		SLO:      SLO{TTFT: spec.SLO.TTFT.Duration, TPOT: spec.SLO.TPOT.Duration, E2E: spec.SLO.E2E.Duration},
+	}
+	if base.Requests == 0 && base.Duration == 0 {
+		base.Requests = DefaultRequests
+	}
+	var ps []Point
+	switch base.Mode {
+	case config.ModeSequential:
+		p := base
+		p.Concurrency, p.Name = 1, "concurrency=1"
+		ps = append(ps, p)
+	case config.ModeConcurrency:
+		for _, c := range spec.Concurrency {
+			p := base
+			p.Concurrency, p.Name = c, "concurrency="+strconv.Itoa(c)
+			ps = append(ps, p)
+		}
+	case config.ModeRate:
+		for _, r := range spec.Rate {
+			p := base
+			p.Rate, p.Name = r, "rate="+strconv.FormatFloat(r, 'g', -1, 64)
+			p.Arrival = spec.Arrival
+			if p.Arrival == "" {
+				p.Arrival = config.ArrivalConstant
+			}
+			p.MaxConcurrency = spec.MaxConcurrency
+			p.Seed = spec.Seed
+			if p.Seed == 0 {
+				p.Seed = 1
+			}
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
+}
+
+// RequestsFor turns prompts into requests for model m: each asks for the prompt's
+// own max_tokens, else the model's options.max_tokens.
+func RequestsFor(m config.Model, prompts []config.Prompt) []backends.Request {
+	reqs := make([]backends.Request, len(prompts))
+	for i, p := range prompts {
+		reqs[i] = backends.Request{Prompt: p.Prompt, MaxTokens: p.MaxTokens}
+		if reqs[i].MaxTokens == 0 {
+			reqs[i].MaxTokens = m.Options.MaxTokens
+		}
+	}
+	return reqs
+}
+
+// Option configures a run.
+type Option func(*runConfig)
+
+type runConfig struct {
+	salt bool
+}
+
+// WithSalt prefixes every request's prompt with a nonce unique to the run and the
+// request, so no server-side prefix cache is hit.
+func WithSalt() Option { return func(c *runConfig) { c.salt = true } }
+
+// Run runs a spec of a single point; a sweep is an error (use Sweep or RunPoint).
+func Run(ctx context.Context, b backends.Backend, spec *config.LoadSpec, reqs []backends.Request, opts ...Option) (*Report, error) {
+	ps, err := Points(spec)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) != 1 {
+		return nil, fmt.Errorf("load: the spec is a sweep of %d points: use Sweep or RunPoint", len(ps))
+	}
+	return RunPoint(ctx, b, ps[0], reqs, opts...)
+}
+
+// Sweep runs every point of the spec in order and returns their reports. When the
+// context ends, it returns the reports so far (the last one partial) and the
+// context's error.
+func Sweep(ctx context.Context, b backends.Backend, spec *config.LoadSpec, reqs []backends.Request, opts ...Option) ([]*Report, error) {
+	ps, err := Points(spec)
+	if err != nil {
+		return nil, err
+	}
+	var reps []*Report
+	for _, p := range ps {
+		rep, err := RunPoint(ctx, b, p, reqs, opts...)
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+		if err != nil {
+			return reps, err
+		}
+	}
+	return reps, nil
+}
+
+// NewReport returns an empty report for p, to Merge runs into.
+func NewReport(p Point) *Report { return newReport(p) }
+
+// RunPoint runs one load point, cycling through reqs in order (request i is
+// reqs[i % len(reqs)]). A failed request is counted and the run goes on.
+//
+// When ctx ends, RunPoint stops sending, lets the requests in flight end (the
+// backend sees ctx canceled; they are counted as Aborted), and returns the report
+// so far, marked Interrupted, together with ctx's error.
+func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.Request, opts ...Option) (*Report, error) {
+	var cfg runConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := p.check(len(reqs)); err != nil {
+		return nil, fmt.Errorf("load %s: %w", p.Name, err)
+	}
+	if p.Requests == 0 && p.Duration == 0 {
+		p.Requests = DefaultRequests
+	}
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	request := func(i int64) backends.Request {
+		r := reqs[i%int64(len(reqs))]
+		if cfg.salt {
+			r.Prompt = "[" + nonce + "-" + strconv.FormatInt(i, 36) + "] " + r.Prompt
+		}
+		return r
+	}
+	for i := range p.Warmup {
+		if ctx.Err() != nil {
+			break
+		}
+		r := reqs[i%len(reqs)]
+		if cfg.salt {
+			r.Prompt = "[" + nonce + "-w" + strconv.Itoa(i) + "] " + r.Prompt
+		}
+		b.Generate(ctx, r)
+	}
+
+	rep := newReport(p)
+	start := time.Now()
+	// sendCtx ends when no more requests may be sent.
+	sendCtx, stopSending := context.WithCancel(ctx)
+	defer stopSending()
+	if p.Duration > 0 {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithDeadline(sendCtx, start.Add(p.Duration))
+		defer cancel()
+	}
+	one := func(i int64, planned time.Time) {
+		r := request(i)
+		sent := time.Now()
+		rep.begin(planned, sent)
+		res, err := b.Generate(ctx, r)
+		rep.end(planned, sent, res, err, err != nil && ctx.Err() != nil)
+	}
+
+	var wg sync.WaitGroup
+	if p.Mode == config.ModeRate {
+		runOpen(sendCtx, &wg, p, start, one)
+	} else {
+		var next atomic.Int64
+		for range p.Concurrency {
+			wg.Go(func() {
+				planned := start
+				for sendCtx.Err() == nil {
+					i := next.Add(1) - 1
+					if p.Requests > 0 && i >= int64(p.Requests) {
+						return
+					}
+					one(i, planned)
+					planned = time.Now()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	rep.finish()
+	if err := ctx.Err(); err != nil {
+		rep.Interrupted = true
+		return rep, fmt.Errorf("load %s: %w", p.Name, err)
+	}
+	return rep, nil
+}
+
+// runOpen sends requests on the point's schedule until the count or sendCtx ends.
+func runOpen(sendCtx context.Context, wg *sync.WaitGroup, p Point, start time.Time, one func(int64, time.Time)) {
+	var slots chan struct{}
+	if p.MaxConcurrency > 0 {
+		slots = make(chan struct{}, p.MaxConcurrency)
+	}
+	arrivals := newArrivals(p)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := int64(0); p.Requests == 0 || i < int64(p.Requests); i++ {
+		planned := start.Add(arrivals.next())
+		if p.Duration > 0 && planned.Sub(start) >= p.Duration {
+			return
+		}
+		if d := time.Until(planned); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-sendCtx.Done():
+				return
+			}
+		}
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-sendCtx.Done():
+				return
+			}
+		}
+		if sendCtx.Err() != nil {
+			return
+		}
+		wg.Go(func() {
+			one(i, planned)
+			if slots != nil {
+				<-slots
+			}
+		})
+	}
+}
+
+// arrivals yields the planned send offsets of an open-loop run.
+type arrivals struct {
+	rate    float64
+	poisson bool
+	rng     *rand.Rand
+	i       int64
+	t       float64 // seconds
+}
+
+func newArrivals(p Point) *arrivals {
+	a := &arrivals{rate: p.Rate, poisson: p.Arrival == config.ArrivalPoisson}
+	if a.poisson {
+		a.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368))
+	}
+	return a
+}
+
+// next returns the offset from the start of the next request: request 0 at 0,
+// then gaps of 1/rate (constant) or drawn from Exp(rate) (Poisson).
+func (a *arrivals) next() time.Duration {
+	var t float64
+	if a.poisson {
+		t = a.t
+		a.t += a.rng.ExpFloat64() / a.rate
+	} else {
+		t = float64(a.i) / a.rate
+	}
+	a.i++
+	return time.Duration(t * float64(time.Second))
+}
+
+func (p *Point) check(nreqs int) error {
+	switch {
+	case nreqs == 0:
+		return errors.New("no requests to send")
+	case p.Requests < 0, p.Duration < 0, p.Warmup < 0, p.MaxConcurrency < 0:
+		return errors.New("requests, duration, warmup and max concurrency must not be negative")
+	}
+	switch p.Mode {
+	case config.ModeSequential:
+		if p.Concurrency != 1 {
+			return fmt.Errorf("sequential with concurrency %d", p.Concurrency)
+		}
+	case config.ModeConcurrency:
+		if p.Concurrency < 1 {
+			return fmt.Errorf("concurrency %d: want at least 1", p.Concurrency)
+		}
+	case config.ModeRate:
+		if !(p.Rate > 0) {
+			return fmt.Errorf("rate %g: want more than 0", p.Rate)
+		}
+		if p.Arrival != config.ArrivalConstant && p.Arrival != config.ArrivalPoisson {
+			return fmt.Errorf("arrival %q: want constant or poisson", p.Arrival)
+		}
+	default:
+		return fmt.Errorf("mode %q: want sequential, concurrency or rate", p.Mode)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/llmbench/llmbench/backends"
+)
+
+// Report is what one run measured. The definitions of its metrics are in
+// docs/load.md. Only successful requests feed the latency histograms and token
+// counts; failed ones are counted by kind.
+type Report struct {
+	// Point is the load point that was run.
+	Point Point
+	// Start is when the first request was sent and End when the last one
+	// finished (succeeded or failed); Wall is End − Start, or after Merge the sum
+	// of the merged runs' walls.
+	Start, End time.Time
+	Wall       time.Duration
+	// Succeeded and Failed count finished requests. Aborted counts requests in
+	// flight when the caller's context ended: neither success nor failure.
+	Succeeded, Failed, Aborted int
+	// Good counts successful requests that met every SLO of the point.
+	Good int
+	// OutputTokens and PromptTokens sum the server's counts over successful
+	// requests.
+	OutputTokens, PromptTokens int64
+	// Errors counts failed requests by kind (see Kind); ErrorSamples holds the
+	// first error message of each kind.
+	Errors       map[string]int
+	ErrorSamples map[string]string
+	// TTFT, TPOT, ITL and E2E are the latency distributions of successful
+	// requests (ITL pools every gap between content chunks of every request).
+	// Lag is the schedule lag of every request sent: actual send − planned send.
+	TTFT, TPOT, ITL, E2E, Lag *Histogram
+	// MaxInFlight is the most requests that were in flight at once.
+	MaxInFlight int
+	// Interrupted is set when the caller's context ended the run early.
+	Interrupted bool
+
+	mu       sync.Mutex
+	inflight int
+}
+
+func newReport(p Point) *Report {
+	return &Report{
+		Point:        p,
+		Errors:       map[string]int{},
+		ErrorSamples: map[string]string{},
+		TTFT:         NewHistogram(),
+		TPOT:         NewHistogram(),
+		ITL:          NewHistogram(),
+		E2E:          NewHistogram(),
+		Lag:          NewHistogram(),
+	}
+}
+
+// Kind classifies a Generate error for Report.Errors: the error's own kind when it
+// has one (an ErrorKind() string method, as *openai.Error has), else "short" for
+// backends.ErrShort, "canceled" for a context error, else "other".
+func Kind(err error) string {
+	var k interface{ ErrorKind() string }
+	switch {
+	case errors.As(err, &k):
+		return k.ErrorKind()
+	case errors.Is(err, backends.ErrShort):
+		return "short"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "other"
+}
+
+// begin notes a request going out at sent, planned for planned.
+func (r *Report) begin(planned, sent time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inflight++
+	r.MaxInFlight = max(r.MaxInFlight, r.inflight)
+	if r.Start.IsZero() || sent.Before(r.Start) {
+		r.Start = sent
+	}
+}
+
+// end records a finished request. aborted says the caller's context ended it.
+func (r *Report) end(planned, sent time.Time, res *backends.Result, err error, aborted bool) {
+	done := time.Now()
+	if res != nil && !res.Sent.IsZero() {
+		sent = res.Sent
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inflight--
+	if aborted {
+		r.Aborted++
+		return
+	}
+	r.Lag.Record(sent.Sub(planned))
+	if done.After(r.End) {
+		r.End = done
+	}
+	if err != nil {
+		kind := Kind(err)
+		r.Failed++
+		r.Errors[kind]++
+		if _, ok := r.ErrorSamples[kind]; !ok {
+			r.ErrorSamples[kind] = err.Error()
+		}
+		return
+	}
+	r.Succeeded++
+	r.OutputTokens += int64(res.OutputTokens)
+	r.PromptTokens += int64(res.PromptTokens)
+	e2e := res.E2E()
+	r.E2E.Record(e2e)
+	good := true
+	slo := r.Point.SLO
+	if slo.E2E > 0 && e2e > slo.E2E {
+		good = false
+	}
+	if len(res.Chunks) > 0 {
+		ttft := res.TTFT()
+		r.TTFT.Record(ttft)
+		if slo.TTFT > 0 && ttft > slo.TTFT {
+			good = false
+		}
+	} else if slo.TTFT > 0 {
+		good = false // no token at all
+	}
+	if tpot := res.TPOT(); res.OutputTokens >= 2 && len(res.Chunks) > 0 {
+		r.TPOT.Record(tpot)
+		if slo.TPOT > 0 && tpot > slo.TPOT {
+			good = false
+		}
+	}
+	for i := 1; i < len(res.Chunks); i++ {
+		r.ITL.Record(res.Chunks[i].Sub(res.Chunks[i-1]))
+	}
+	if good {
+		r.Good++
+	}
+}
+
+func (r *Report) finish() {
+	if !r.End.IsZero() {
+		r.Wall = r.End.Sub(r.Start)
+	}
+}
+
+// Merge adds o's counts and distributions to r: for repeated runs of one point
+// (benchmark iterations). Walls add up; Start and End span both.
+func (r *Report) Merge(o *Report) {
+	if r.Start.IsZero() || (!o.Start.IsZero() && o.Start.Before(r.Start)) {
+		r.Start = o.Start
+	}
+	if o.End.After(r.End) {
+		r.End = o.End
+	}
+	r.Wall += o.Wall
+	r.Succeeded += o.Succeeded
+	r.Failed += o.Failed
+	r.Aborted += o.Aborted
+	r.Good += o.Good
+	r.OutputTokens += o.OutputTokens
+	r.PromptTokens += o.PromptTokens
+	for k, v := range o.Errors {
+		r.Errors[k] += v
+	}
+	for k, v := range o.ErrorSamples {
+		if _, ok := r.ErrorSamples[k]; !ok {
+			r.ErrorSamples[k] = v
+		}
+	}
+	r.TTFT.Merge(o.TTFT)
+	r.TPOT.Merge(o.TPOT)
+	r.ITL.Merge(o.ITL)
+	r.E2E.Merge(o.E2E)
+	r.Lag.Merge(o.Lag)
+	r.MaxInFlight = max(r.MaxInFlight, o.MaxInFlight)
+	r.Interrupted = r.Interrupted || o.Interrupted
+}
+
+// Metric is one named value of a report, in benchmark units (see Direction).
+type Metric struct {
+	Name  string
+	Value float64
+}
+
+// Metrics returns the report's metrics in a fixed order. Metrics that do not
+// apply are left out rather than reported as 0: no latency metric without a
+// sample, no goodput without an SLO, nothing per second without a wall time.
+//
+//	req/s tokens/s goodput-req/s error-rate
+//	ttft-p50-ns ttft-p90-ns ttft-p99-ns   (likewise tpot, itl, e2e)
+//	lag-p50-ns lag-p99-ns
+func (r *Report) Metrics() []Metric {
+	var ms []Metric
+	add := func(name string, v float64) { ms = append(ms, Metric{name, v}) }
+	if secs := r.Wall.Seconds(); secs > 0 {
+		add("req/s", float64(r.Succeeded)/secs)
+		if r.OutputTokens > 0 {
+			add("tokens/s", float64(r.OutputTokens)/secs)
+		}
+		if r.Point.SLO.Any() {
+			add("goodput-req/s", float64(r.Good)/secs)
+		}
+	}
+	if n := r.Succeeded + r.Failed; n > 0 {
+		add("error-rate", float64(r.Failed)/float64(n))
+	}
+	for _, h := range []struct {
+		name string
+		h    *Histogram
+		qs   []int
+	}{
+		{"ttft", r.TTFT, []int{50, 90, 99}},
+		{"tpot", r.TPOT, []int{50, 90, 99}},
+		{"itl", r.ITL, []int{50, 90, 99}},
+		{"e2e", r.E2E, []int{50, 90, 99}},
+		{"lag", r.Lag, []int{50, 99}},
+	} {
+		if h.h.Count() == 0 {
+			continue
+		}
+		for _, q := range h.qs {
+			add(fmt.Sprintf("%s-p%d-ns", h.name, q), float64(h.h.Quantile(float64(q)/100)))
+		}
+	}
+	return ms
+}
+
+// Direction says whether a larger value of the metric is better ("higher") or
+// worse ("lower"); "" for a name it does not know. Use it for benchfmt's
+// `Unit NAME better=…` lines.
+func Direction(name string) string {
+	switch {
+	case strings.HasSuffix(name, "-ns"), name == "error-rate":
+		return "lower"
+	case strings.HasSuffix(name, "/s"):
+		return "higher"
+	}
+	return ""
+}
+
+// WriteText writes a human-readable summary of the report.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "load %s: %d ok, %d failed", r.Point.Name, r.Succeeded, r.Failed)
+	if r.Aborted > 0 {
+		fmt.Fprintf(tw, ", %d aborted", r.Aborted)
+	}
+	if r.Interrupted {
+		fmt.Fprint(tw, " (interrupted)")
+	}
+	fmt.Fprintf(tw, " in %v, max %d in flight\n", r.Wall.Round(time.Millisecond), r.MaxInFlight)
+	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+		fmt.Fprintf(tw, "  error %s\t%d\te.g. %s\n", k, r.Errors[k], r.ErrorSamples[k])
+	}
+	for _, m := range r.Metrics() {
+		v := fmt.Sprintf("%.4g", m.Value)
+		if strings.HasSuffix(m.Name, "-ns") {
+			v = time.Duration(m.Value).String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, v)
+	}
+	return tw.Flush()
+}
