@@ -1,0 +1,92 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Report file names.
+const (
+	ResultsFile = "results.csv"
+	SummaryFile = "summary.md"
+)
+
+// WriteReport writes results.csv, summary.md and the plots (PNG and SVG) of s
+// into dir, creating it. A skipped plot is noted on warn (which may be nil)
+// and in summary.md. It returns the paths written.
+func WriteReport(dir string, s *Set, warn io.Writer) ([]string, error) {
+	if warn == nil {
+		warn = io.Discard
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, s); err != nil {
+		return nil, err
+	}
+	csvPath := filepath.Join(dir, ResultsFile)
+	if err := os.WriteFile(csvPath, buf.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	files = append(files, csvPath)
+
+	plots := Plots(s)
+	for _, p := range plots {
+		if p.Skipped != "" {
+			fmt.Fprintf(warn, "plot %s not drawn: %s\n", p.Name, p.Skipped)
+		}
+	}
+	buf.Reset()
+	if err := WriteSummary(&buf, s, plots); err != nil {
+		return nil, err
+	}
+	mdPath := filepath.Join(dir, SummaryFile)
+	if err := os.WriteFile(mdPath, buf.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	files = append(files, mdPath)
+
+	pf, err := SavePlots(dir, plots)
+	files = append(files, pf...)
+	return files, err
+}
+
+// WriteComparison writes compare.csv, compare.md and the plot of relative
+// change per metric (compare.png, compare.svg) into dir, creating it. A
+// skipped plot is noted on warn (which may be nil). It returns the paths
+// written.
+func WriteComparison(dir string, c *Comparison, warn io.Writer) ([]string, error) {
+	if warn == nil {
+		warn = io.Discard
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{CompareCSVFile, c.WriteCSV}, {CompareMDFile, c.WriteMarkdown}} {
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
+			return files, err
+		}
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return files, err
+		}
+		files = append(files, path)
+	}
+	p := c.Plot()
+	if p.Skipped != "" {
+		fmt.Fprintf(warn, "plot %s not drawn: %s\n", p.Name, p.Skipped)
+		return files, nil
+	}
+	pf, err := SavePlots(dir, []Plot{p})
+	return append(files, pf...), err
+}

@@ -1,0 +1,185 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// speedMetrics are the columns of the speed and memory tables, when present.
+var speedMetrics = []string{
+	"ns/op", "ttft-ns/op", "tpot-ns/op", "itl-p50-ns", "itl-p99-ns",
+	"tokens/s", "prompt-tokens/s", "load-ns",
+	"peak-rss-B", "peak-vram-B", "J/token",
+}
+
+// SyntheticBanner opens summary.md when any model is synthetic.
+const SyntheticBanner = "> **Synthetic models** (marked *synthetic*): %s. Their weights are random: " +
+	"they measure speed and memory faithfully, but the text they produce is meaningless, " +
+	"so their quality metrics mean nothing."
+
+// WriteSummary writes summary.md: the synthetic-model banner when it applies,
+// then for each benchmark a table of every model (the prompts averaged: the
+// mean of the per-prompt medians) with latency, TTFT, TPOT, tokens/s, peak RAM
+// and GPU memory, a quality table, and the same per prompt; then the plots.
+// Cells are medians in human units with benchstat's ± (the 95% confidence
+// interval); "±∞" means fewer than 6 samples. plots may be nil.
+func WriteSummary(w io.Writer, s *Set, plots []Plot) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "# Benchmark summary")
+	fmt.Fprintln(bw)
+	var synth []string
+	for _, g := range s.Groups {
+		if g.Synthetic && !slices.Contains(synth, g.Model()) {
+			synth = append(synth, g.Model())
+		}
+	}
+	if len(synth) > 0 {
+		fmt.Fprintf(bw, SyntheticBanner+"\n\n", strings.Join(synth, ", "))
+	}
+	names := make([]string, len(s.Files))
+	for i, f := range s.Files {
+		names[i] = filepath.Base(f)
+	}
+	fmt.Fprintf(bw, "Input: %s (%d results). Each cell is a median in human units with the half-width "+
+		"of its 95%% confidence interval (±∞: fewer than 6 samples); rows per model average their "+
+		"prompts (mean of the per-prompt medians and bounds). Every metric, in its benchmark unit, is in results.csv.\n",
+		strings.Join(names, ", "), s.Results)
+
+	avg := s.Averaged("prompt")
+	per := s.Rows()
+	for _, b := range s.benchmarks() {
+		fmt.Fprintf(bw, "\n## %s\n", b)
+		rows := bench(avg, b)
+		hasPrompt := slices.ContainsFunc(s.Groups, func(g *Group) bool { return g.Benchmark == b && g.Get("prompt") != "" })
+		keys := rowKeys(s, rows)
+		title := "By " + strings.Join(keys, " and ")
+		if hasPrompt {
+			title += " (prompts averaged)"
+		}
+		writeTables(bw, title, rows, keys)
+		if hasPrompt {
+			prows := bench(per, b)
+			writeTables(bw, "By prompt", prows, rowKeys(s, prows))
+		}
+	}
+
+	if len(plots) > 0 {
+		fmt.Fprintln(bw, "\n## Plots")
+		fmt.Fprintln(bw)
+		for _, p := range plots {
+			if p.Skipped != "" {
+				fmt.Fprintf(bw, "- %s: not drawn, %s.\n", p.Title, p.Skipped)
+			}
+		}
+		for _, p := range plots {
+			if p.Skipped == "" {
+				fmt.Fprintf(bw, "\n![%s](%s.png)\n", p.Title, p.Name)
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+// rowKeys are the name keys that the rows use, in Set order.
+func rowKeys(s *Set, rows []Row) []string {
+	var keys []string
+	for _, k := range s.Keys {
+		if slices.ContainsFunc(rows, func(r Row) bool { return r.Group.Get(k) != "" }) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func writeTables(w io.Writer, title string, rows []Row, keys []string) {
+	var speed, quality []string
+	for _, m := range speedMetrics {
+		if has(rows, m) {
+			speed = append(speed, m)
+		}
+	}
+	for _, mi := range KnownMetrics {
+		if mi.Quality && has(rows, mi.Unit) {
+			quality = append(quality, mi.Unit)
+		}
+	}
+	if len(speed) > 0 {
+		fmt.Fprintf(w, "\n### %s\n\n", title)
+		writeTable(w, rows, keys, speed)
+	}
+	if len(quality) > 0 {
+		fmt.Fprintf(w, "\n### %s: quality\n\n", title)
+		writeTable(w, rows, keys, quality)
+	}
+}
+
+func writeTable(w io.Writer, rows []Row, keys, metrics []string) {
+	head := make([]string, 0, len(keys)+len(metrics)+1)
+	align := make([]string, 0, cap(head))
+	for _, k := range keys {
+		head = append(head, headKey(k))
+		align = append(align, "---")
+	}
+	head = append(head, "n")
+	align = append(align, "--:")
+	for _, m := range metrics {
+		h := Title(m)
+		if u := plainUnit(m); u != "" {
+			h += " (" + u + ")"
+		}
+		head = append(head, h)
+		align = append(align, "--:")
+	}
+	fmt.Fprintf(w, "| %s |\n|%s|\n", strings.Join(head, " | "), strings.Join(align, "|"))
+	for _, r := range rows {
+		cells := make([]string, 0, len(head))
+		for i, k := range keys {
+			v := mdEscape(r.Group.Get(k))
+			if i == 0 && k == "model" && r.Group.Synthetic {
+				v += " *(synthetic)*"
+			}
+			cells = append(cells, v)
+		}
+		n := 0
+		for _, m := range metrics {
+			n = max(n, r.Est[m].N)
+		}
+		cells = append(cells, fmt.Sprint(n))
+		for _, m := range metrics {
+			e, ok := r.Est[m]
+			if !ok {
+				cells = append(cells, "")
+				continue
+			}
+			cells = append(cells, Human(m, e.Center)+" "+Stats{Median: e.Center, Lo: e.Lo, Hi: e.Hi}.pctRange())
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+}
+
+// plainUnit is the unit to show in a header for a metric Human prints bare.
+func plainUnit(m string) string {
+	switch m {
+	case "J/token":
+		return "J/token"
+	case "avg-power-W":
+		return "W"
+	}
+	return ""
+}
+
+func headKey(k string) string {
+	if k == "" {
+		return k
+	}
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+// mdEscape keeps a value from breaking a markdown table.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`).Replace(s)
+}
