@@ -145,7 +145,15 @@ func RequestsFor(m config.Model, prompts []config.Prompt) []backends.Request {
 type Option func(*runConfig)
 
 type runConfig struct {
-	salt bool
+	salt    bool
+	observe func(i int, req backends.Request, res *backends.Result, err error)
+}
+
+// WithObserver calls f after each request of the run (not the warmup) with its
+// index, the request as sent, and what Generate returned. f is called from many
+// goroutines at once and must be quick: it delays the next request of its worker.
+func WithObserver(f func(i int, req backends.Request, res *backends.Result, err error)) Option {
+	return func(c *runConfig) { c.observe = f }
 }
 
 // WithSalt prefixes every request's prompt with a nonce unique to the run and the
@@ -240,6 +248,9 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		rep.begin(planned, sent)
 		res, err := b.Generate(ctx, r)
 		rep.end(planned, sent, res, err, err != nil && ctx.Err() != nil)
+		if cfg.observe != nil {
+			cfg.observe(int(i), r, res, err)
+		}
 	}
 
 	var wg sync.WaitGroup

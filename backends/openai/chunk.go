@@ -152,7 +152,7 @@ func foldsTo(key []byte, names ...string) bool {
 		}
 	}
 	for _, n := range names {
-		if bytes.EqualFold(key, []byte(n)) {
+		if len(n) == len(key) && bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
 	}
@@ -347,7 +347,11 @@ func (s *scanner) str() (raw []byte, esc, ok bool) {
 	}
 	start := s.i + 1
 	for j := start; j < len(s.b); j++ {
-		switch c := s.b[j]; {
+		c := s.b[j]
+		if !strSpecial[c] {
+			continue
+		}
+		switch {
 		case c == '"':
 			s.i = j + 1
 			return s.b[start:j], esc, true
@@ -372,12 +376,21 @@ func (s *scanner) str() (raw []byte, esc, ok bool) {
 			default:
 				return nil, false, false
 			}
-		case c < 0x20:
+		default: // control character
 			return nil, false, false
 		}
 	}
 	return nil, false, false
 }
+
+// strSpecial marks the bytes that end the fast path through a string.
+var strSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

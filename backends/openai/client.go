@@ -276,7 +276,10 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		return res, &Error{Model: b.model.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: snippet(bytes.TrimSpace(snip))}
 	}
 
-	lr := newLineReader(resp.Body)
+	// Events are stamped with the time the read that completed them returned: one
+	// clock reading per read, however many events it brought.
+	sr := &stampReader{r: resp.Body, w: w}
+	lr := newLineReader(sr)
 	defer lr.release()
 	var (
 		text     strings.Builder
@@ -320,8 +323,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	}
 	for {
 		line, err := lr.next()
-		now := time.Now()
-		w.touch(now)
+		now := sr.t
 		if err != nil {
 			if err == io.EOF {
 				if pending {
@@ -400,6 +402,23 @@ func (b *Backend) readError(ctx context.Context, err error, line int) error {
 
 func (b *Backend) fail(kind Kind, err error) error {
 	return &Error{Model: b.model.Name, Kind: kind, Err: err}
+}
+
+// stampReader notes when each read that returned data completed, and tells the
+// watchdog.
+type stampReader struct {
+	r io.Reader
+	w *watchdog
+	t time.Time
+}
+
+func (s *stampReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.t = time.Now()
+		s.w.touch(s.t)
+	}
+	return n, err
 }
 
 // watchdog cancels a request when no byte arrived for the stall timeout. Reads only

@@ -56,7 +56,7 @@ func TestGenerateChat(t *testing.T) {
 	if ttft := res.TTFT(); ttft < 20*time.Millisecond {
 		t.Errorf("TTFT %v < 20ms: the role chunk was counted", ttft)
 	}
-	if !res.Done.After(res.Chunks[7]) || res.E2E() < res.TTFT() {
+	if res.Done.Before(res.Chunks[7]) || res.E2E() < res.TTFT() {
 		t.Errorf("done %v before last chunk %v", res.Done, res.Chunks[7])
 	}
 

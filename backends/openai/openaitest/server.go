@@ -9,6 +9,7 @@
 package openaitest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -247,6 +248,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			plan = append(plan, arrived.Add(sc.TTFT+time.Duration(i)*sc.ITL))
 		}
 	}
+	tokens := len(plan)
 	var tr *Trace
 	if s.record {
 		tr = &Trace{Arrived: arrived, Planned: plan, Sent: make([]time.Time, 0, len(plan))}
@@ -284,6 +286,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return false
 	}
+	if sc.Fault == FaultNone && tr == nil && sc.TTFT == 0 && sc.ITL == 0 && sc.Delays == nil {
+		// No delay: write the content in blocks, as fast as the connection takes it.
+		for left := len(plan); left > 0; {
+			k := min(left, blockFrames)
+			w.Write(f.block[:k*len(f.content)])
+			left -= k
+		}
+		plan = plan[:0]
+	}
 	delayed := false
 	for i, due := range plan {
 		if sc.Fault != FaultNone && i == sc.At && s.fault(w, r, sc.Fault, f) {
@@ -309,7 +320,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(f.final)
 	if sc.Fault != FaultNoUsage && req.IncludeUsage {
 		prompt := len(strings.Fields(req.Prompt))
-		fmt.Fprintf(w, f.usage, prompt, len(plan), prompt+len(plan))
+		fmt.Fprintf(w, f.usage, prompt, tokens, prompt+tokens)
 	}
 	if sc.Fault != FaultNoDone {
 		io.WriteString(w, "data: [DONE]\n\n")
@@ -351,8 +362,12 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f Fault, fr *fram
 	return false
 }
 
+// blockFrames is the number of content frames in frameSet.block.
+const blockFrames = 64
+
 type frameSet struct {
 	role, content, final []byte
+	block                []byte // blockFrames content frames
 	usage                string // format with prompt, completion, total tokens
 }
 
@@ -387,6 +402,7 @@ func frames(chat bool, text string) *frameSet {
 		f.final = []byte(head + `{"index":0,"text":"","finish_reason":"length"}]}` + "\n\n")
 		f.usage = head + `],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}` + "\n\n"
 	}
+	f.block = bytes.Repeat(f.content, blockFrames)
 	framesCache[key] = &f
 	return &f
 }

@@ -1,0 +1,96 @@
+package openai_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/openai"
+	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
+)
+
+// ollamaModel returns a model config for the real Ollama named by
+// $LLMBENCH_OLLAMA_URL and $LLMBENCH_OLLAMA_MODEL, or skips.
+func ollamaModel(t *testing.T) config.Model {
+	url, name := os.Getenv("LLMBENCH_OLLAMA_URL"), os.Getenv("LLMBENCH_OLLAMA_MODEL")
+	if url == "" || name == "" {
+		t.Skip("no real Ollama: set LLMBENCH_OLLAMA_URL (e.g. http://127.0.0.1:11434) and LLMBENCH_OLLAMA_MODEL (a model the server has) to run the openai backend against its /v1 API")
+	}
+	seed := 42
+	return config.Model{Name: "ollama-v1", Backend: "openai", Model: name, Host: url,
+		Options: config.Options{MaxTokens: 16, Seed: &seed}}
+}
+
+// TestOllama runs the openai backend against a real Ollama's /v1 endpoints: the
+// stream must carry usage (stream_options.include_usage) and never more tokens
+// than max_tokens. Ollama's /v1 has no ignore_eos or min_tokens, so a model may
+// stop early: that shows as KindShort, which is logged, not failed.
+func TestOllama(t *testing.T) {
+	m := ollamaModel(t)
+	const n = 16
+	for _, endpoint := range []string{"chat", "completions"} {
+		t.Run("endpoint="+endpoint, func(t *testing.T) {
+			m := m
+			m.Endpoint = endpoint
+			b, err := openai.New(m, openai.WithStallTimeout(5*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			res, err := b.Generate(ctx, backends.Request{Prompt: "Count from one to twenty in words.", MaxTokens: n})
+			var oe *openai.Error
+			switch {
+			case errors.As(err, &oe) && oe.Kind == openai.KindShort:
+				t.Logf("max_tokens %d gave %d tokens: the model stopped early (Ollama's /v1 cannot ignore end-of-sequence)", n, res.OutputTokens)
+			case err != nil:
+				t.Fatalf("generate: %v", err)
+			default:
+				t.Logf("max_tokens %d gave exactly %d tokens", n, res.OutputTokens)
+			}
+			if res.OutputTokens == 0 || res.PromptTokens == 0 {
+				t.Errorf("no usage: prompt %d, output %d tokens", res.PromptTokens, res.OutputTokens)
+			}
+			if res.OutputTokens > n {
+				t.Errorf("%d output tokens for max_tokens %d", res.OutputTokens, n)
+			}
+			if len(res.Chunks) == 0 || res.TTFT() <= 0 || res.E2E() < res.TTFT() {
+				t.Errorf("%d content chunks, TTFT %v, E2E %v", len(res.Chunks), res.TTFT(), res.E2E())
+			}
+			t.Logf("%d content chunks for %d tokens, TTFT %v, E2E %v, text %q", len(res.Chunks), res.OutputTokens, res.TTFT(), res.E2E(), res.Text)
+		})
+	}
+}
+
+// TestOllamaLoad runs a small concurrency sweep against the real Ollama.
+func TestOllamaLoad(t *testing.T) {
+	m := ollamaModel(t)
+	b, err := openai.New(m, openai.WithStallTimeout(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	spec := &config.LoadSpec{Concurrency: config.Ints{1, 2}, Requests: 4, Warmup: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	reqs := loadgen.RequestsFor(m, []config.Prompt{{ID: "a", Prompt: "Say hello."}, {ID: "b", Prompt: "Name three colours."}})
+	reps, err := loadgen.Sweep(ctx, b, spec, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range reps {
+		var buf strings.Builder
+		rep.WriteText(&buf)
+		t.Log("\n" + buf.String())
+		// Only early stops may fail a request.
+		if rep.Succeeded+rep.Errors["short"] != 4 {
+			t.Errorf("%s: %d ok, errors %v", rep.Point.Name, rep.Succeeded, rep.ErrorSamples)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package loadgen_test
+
+// Benchmarks of the load generator itself (docs/results/openai-ceiling.md and
+// openai-timing.md say how they were run and what they gave):
+//
+//	go test -run '^$' -bench 'Ceiling' -benchtime 3x ./loadgen
+//	go test -run '^$' -bench 'Timing' -benchtime 3x ./loadgen
+//
+// BenchmarkCeiling targets an in-process zero-delay server, or the one at
+// $LLMBENCH_CEILING_URL, e.g. a second process pinned to other cores:
+//
+//	taskset -c 2,3 ./loadgen.test -test.run '^TestServeFake$' -httptest.serve 127.0.0.1:18080 &
+//	LLMBENCH_CEILING_URL=http://127.0.0.1:18080 taskset -c 0,1 ./loadgen.test -test.run '^$' -test.bench Ceiling
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/openai/openaitest"
+	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
+)
+
+// TestServeFake starts a zero-delay scripted server. Run alone with
+// -httptest.serve=ADDR it serves on ADDR until killed (or the test binary's
+// -test.timeout); otherwise it just starts and stops one.
+func TestServeFake(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Script{})
+	srv.Close()
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkCeiling(b *testing.B) {
+	url := os.Getenv("LLMBENCH_CEILING_URL")
+	if url == "" {
+		srv := openaitest.NewServer(openaitest.Script{})
+		defer srv.Close()
+		url = srv.URL
+	}
+	for _, shape := range []struct{ tokens, requests int }{{16, 5000}, {256, 2000}} {
+		for _, c := range []int{1, 4, 16, 64, 256, 1024} {
+			b.Run(fmt.Sprintf("tokens=%d/concurrency=%d", shape.tokens, c), func(b *testing.B) {
+				be := backend(b, url)
+				p := loadgen.Point{Name: fmt.Sprint("concurrency=", c), Mode: config.ModeConcurrency, Concurrency: c,
+					Requests: max(shape.requests, 4*c)}
+				reqs := requests(16, shape.tokens)
+				// Open the connections first.
+				warm := p
+				warm.Requests = c
+				if _, err := loadgen.RunPoint(context.Background(), be, warm, reqs); err != nil {
+					b.Fatal(err)
+				}
+				total := loadgen.NewReport(p)
+				var cpu time.Duration
+				for b.Loop() {
+					c0 := cpuTime()
+					rep, err := loadgen.RunPoint(context.Background(), be, p, reqs)
+					cpu += cpuTime() - c0
+					if err != nil {
+						b.Fatal(err)
+					}
+					if rep.Failed > 0 {
+						b.Fatalf("%d failed: %v", rep.Failed, rep.ErrorSamples)
+					}
+					total.Merge(rep)
+				}
+				m := map[string]float64{}
+				for _, x := range total.Metrics() {
+					m[x.Name] = x.Value
+				}
+				for _, name := range []string{"req/s", "tokens/s", "ttft-p50-ns", "e2e-p99-ns", "itl-p99-ns"} {
+					b.ReportMetric(m[name], name)
+				}
+				b.ReportMetric(float64(cpu)/float64(total.OutputTokens), "cpu-ns/token")
+			})
+		}
+	}
+}
+
+// BenchmarkTiming measures the client's timing error against a scripted server:
+// TTFT 20 ms, then 32 content chunks 5 ms apart. Errors are client-measured
+// minus scripted (plan) and client-measured minus what the server actually did
+// (its timestamp after each flush), as absolute values.
+func BenchmarkTiming(b *testing.B) {
+	const ttft, itl, tokens = 20 * time.Millisecond, 5 * time.Millisecond, 32
+	for _, c := range []int{1, 256} {
+		b.Run(fmt.Sprint("concurrency=", c), func(b *testing.B) {
+			srv := openaitest.NewServer(openaitest.Script{TTFT: ttft, ITL: itl, Tokens: tokens}, openaitest.WithTraces())
+			defer srv.Close()
+			be := backend(b, srv.URL)
+			p := loadgen.Point{Name: b.Name(), Mode: config.ModeConcurrency, Concurrency: c, Requests: max(64, 4*c), Warmup: 1}
+			type obs struct {
+				prompt string
+				res    *backends.Result
+			}
+			var (
+				mu   sync.Mutex
+				seen []obs
+			)
+			observe := func(i int, req backends.Request, res *backends.Result, err error) {
+				if err != nil {
+					b.Errorf("request %d: %v", i, err)
+					return
+				}
+				mu.Lock()
+				seen = append(seen, obs{req.Prompt, res})
+				mu.Unlock()
+			}
+			for b.Loop() {
+				if _, err := loadgen.RunPoint(context.Background(), be, p, requests(8, tokens), loadgen.WithSalt(), loadgen.WithObserver(observe)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			h := map[string]*loadgen.Histogram{}
+			rec := func(name string, d time.Duration) {
+				if h[name] == nil {
+					h[name] = loadgen.NewHistogram()
+				}
+				h[name].Record(d.Abs())
+			}
+			for _, o := range seen {
+				trs := srv.Traces(o.prompt)
+				if len(trs) != 1 || len(trs[0].Sent) != tokens || len(o.res.Chunks) != tokens {
+					b.Fatalf("%q: %d traces, chunks %d", o.prompt, len(trs), len(o.res.Chunks))
+				}
+				tr, ch := trs[0], o.res.Chunks
+				rec("ttft-err", o.res.TTFT()-ttft)
+				rec("ttft-client-err", o.res.TTFT()-tr.Sent[0].Sub(tr.Arrived))
+				for k := range tokens {
+					rec("server-late", tr.Sent[k].Sub(tr.Planned[k]))
+					if k > 0 {
+						gap := ch[k].Sub(ch[k-1])
+						rec("itl-err", gap-itl)
+						rec("itl-client-err", gap-tr.Sent[k].Sub(tr.Sent[k-1]))
+					}
+				}
+			}
+			for _, name := range []string{"ttft-err", "itl-err", "ttft-client-err", "itl-client-err", "server-late"} {
+				b.ReportMetric(float64(h[name].Quantile(0.5)), name+"-p50-ns")
+				b.ReportMetric(float64(h[name].Quantile(0.99)), name+"-p99-ns")
+			}
+		})
+	}
+}
