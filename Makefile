@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench test ollama build vet lint clean
+.PHONY: all bench test ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -15,6 +15,14 @@ ollama: bin/ollama
 bin/ollama: scripts/build-ollama.sh
 	./scripts/build-ollama.sh
 
+## ollama-cuda: Ollama's CUDA backend next to ./bin/ollama (where nvcc and cmake exist)
+ollama-cuda:
+	./scripts/build-ollama-cuda.sh
+
+## gpu-bundle: binaries and sources for a GPU machine without Go, in .carry/ (docs/gpu.md)
+gpu-bundle: ollama
+	./scripts/gpu-bundle.sh
+
 ## build: the llmbench command into ./bin/llmbench
 build:
 	$(GO) build -o bin/llmbench ./cmd/llmbench
@@ -22,7 +30,6 @@ build:
 ## bench: the default benchmark (configs/benchmark.yaml) on a private Ollama server
 bench: ollama build
 	./bin/llmbench run
-	./bin/llmbench report -o outputs outputs/bench.txt
 
 ## test: vet, lint the workflow, and every test, the real-engine ones included
 test: ollama vet lint

@@ -18,6 +18,7 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/reports"
 )
 
 func init() { commands["run"] = runBench }
@@ -107,6 +108,12 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		r.bar.Finish()
 	}
 	fmt.Fprintf(stderr, "llmbench: %d results in %s\n", r.results, rawPath)
+	if r.results > 0 {
+		raw.Sync()
+		if err := writeReport(cfg.Output, rawPath, stderr); err != nil {
+			fmt.Fprintf(stderr, "llmbench: report: %v\n", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return &exitError{code: 130, err: fmt.Errorf("interrupted: the results so far are in %s", rawPath)}
 	}
@@ -114,6 +121,19 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d cases failed (see above); the rest are in %s", r.failed, r.cases, rawPath)}
 	}
 	return nil
+}
+
+// writeReport writes results.csv, summary.md and the plots of the raw output.
+func writeReport(dir, rawPath string, stderr io.Writer) error {
+	set, err := reports.Read([]string{rawPath}, stderr)
+	if err != nil {
+		return err
+	}
+	files, err := reports.WriteReport(dir, set, stderr)
+	if len(files) > 0 {
+		fmt.Fprintf(stderr, "llmbench: report in %s (%d files)\n", dir, len(files))
+	}
+	return err
 }
 
 // runner writes one configuration's results.
