@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/llmbench/llmbench"
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
+	"github.com/llmbench/llmbench/loadgen"
 )
 
 var configFlag = flag.String("llmbench.config", "", "benchmark configuration `file` (default $LLMBENCH_CONFIG, else "+llmbench.DefaultConfig+")")
@@ -83,6 +85,54 @@ func BenchmarkGenerate(b *testing.B) {
 				warm := s.Config.Warmup
 				b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
 					runCase(ctx, b, c, &warm)
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkLoad runs every load-generation model (one with a load: section) at
+// each point of its sweep: BenchmarkLoad/model=M/concurrency=N or …/rate=R. One
+// iteration is one whole run of the point; the metrics of several are merged.
+func BenchmarkLoad(b *testing.B) {
+	s := openSuite(b)
+	ctx := context.Background()
+	for _, mc := range s.Config.Models {
+		if mc.Load == nil {
+			continue
+		}
+		b.Run("model="+bench.Sanitize(mc.Name), func(b *testing.B) {
+			m, err := s.OpenModel(ctx, mc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			printModelLines(m)
+			cases, err := s.LoadCases(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, c := range cases {
+				b.Run(strings.TrimPrefix(c.Name(), "model="+bench.Sanitize(mc.Name)+"/"), func(b *testing.B) {
+					var total *loadgen.Report
+					for b.Loop() {
+						r, err := c.Run(ctx)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if total == nil {
+							total = r
+						} else {
+							total.Merge(r)
+						}
+					}
+					ms, err := c.Metrics(total)
+					if err != nil {
+						b.Error(err)
+					}
+					for _, m := range ms {
+						b.ReportMetric(m.Value, m.Unit)
+					}
 				})
 			}
 		})

@@ -9,33 +9,32 @@ import (
 	"strconv"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/memwatch"
 )
 
-// findOllamaProcess tells b how to find the runner process of its model: through
-// the process tree of the server this suite started, or of a local server found by
-// its port. A server on another machine has no local process (backends.ErrRemote).
-func (s *Suite) findOllamaProcess(b *ollama.Backend, host *url.URL) {
+// ollamaPID returns how to find the runner process that holds a model of the
+// Ollama server at host: through the process tree of the server this suite
+// started, or of a local server found by its port. It returns nil for a server on
+// another machine.
+func (s *Suite) ollamaPID(host *url.URL) func(ctx context.Context) (int, error) {
 	if s.server != nil && host.String() == s.server.URL.String() {
 		pid := s.server.PID()
-		b.SetProcessFinder(func(ctx context.Context) (int, error) { return memwatch.FindOllamaRunner(ctx, pid) })
-		return
+		return func(ctx context.Context) (int, error) { return memwatch.FindOllamaRunner(ctx, pid) }
 	}
 	if !isLoopback(host.Hostname()) {
-		return // remote: EnginePID returns backends.ErrRemote
+		return nil
 	}
 	port, err := strconv.Atoi(host.Port())
 	if err != nil {
 		port = 11434
 	}
-	b.SetProcessFinder(func(ctx context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
 		pid, err := memwatch.PIDByListenPort(port)
 		if err != nil {
 			return 0, fmt.Errorf("finding the Ollama server on port %d: %w", port, err)
 		}
 		return memwatch.FindOllamaRunner(ctx, pid)
-	})
+	}
 }
 
 func isLoopback(host string) bool {

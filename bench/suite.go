@@ -18,6 +18,7 @@ import (
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama"
+	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
@@ -45,7 +46,8 @@ func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, noti
 	}
 	s := &Suite{Config: cfg, Prompts: prompts, Notices: notices, noticed: map[string]bool{}}
 	for _, m := range cfg.Models {
-		if m.Backend == "ollama" && m.Host == "" {
+		_, synthetic := m.Synthetic()
+		if m.Backend == "ollama" && m.Host == "" || m.Backend == "openai" && (m.Host == "" || synthetic) {
 			if err := s.startOllama(ctx); err != nil {
 				return nil, err
 			}
@@ -148,6 +150,11 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 			return nil, fmt.Errorf("%s: loading: %w", where, err)
 		}
 		out.Load = d
+	} else if _, err := b.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1}); err != nil {
+		// The engine loads the model on its first request: make it now, so the
+		// engine process exists to be watched.
+		b.Close()
+		return nil, fmt.Errorf("%s: first request: %w", where, err)
 	}
 	if d, ok := b.(backends.Describer); ok {
 		desc, err := d.Describe(ctx)
@@ -171,33 +178,82 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 func (s *Suite) backend(ctx context.Context, m config.Model, info map[string]string) (backends.Backend, error) {
 	switch m.Backend {
 	case "ollama":
-		host := s.ollamaURL
-		if m.Host != "" {
-			h, err := url.Parse(m.Host)
-			if err != nil {
-				return nil, fmt.Errorf("host %q: %w", m.Host, err)
-			}
-			host = h
-		}
-		name := m.Model
-		if spec, ok := m.Synthetic(); ok {
-			sp, path, err := s.synthesize(spec)
-			if err != nil {
-				return nil, err
-			}
-			name = "llmbench-" + strings.TrimSuffix(filepath.Base(path), ".gguf")
-			if err := ollama.Register(ctx, host, name, path); err != nil {
-				return nil, err
-			}
-			info["model-synthetic"] = "true"
-			info["model-params"] = fmt.Sprint(sp.Params())
+		host, name, err := s.ollamaModel(ctx, m, info)
+		if err != nil {
+			return nil, err
 		}
 		b := ollama.New(host, name, m)
-		s.findOllamaProcess(b, host)
+		b.SetProcessFinder(s.ollamaPID(host))
 		return b, nil
+	case "openai":
+		if m.Host != "" && !strings.HasPrefix(m.Model, "synthetic:") {
+			return openai.New(m)
+		}
+		// No host, or a synthetic model: the suite's Ollama server through /v1.
+		host, name, err := s.ollamaModel(ctx, m, info)
+		if err != nil {
+			return nil, err
+		}
+		m.Host, m.Model = host.String(), name
+		b, err := openai.New(m)
+		if err != nil {
+			return nil, err
+		}
+		return withPID{b, s.ollamaPID(host)}, nil
 	default:
 		return nil, fmt.Errorf("backend %q is not built into this llmbench", m.Backend)
 	}
+}
+
+// ollamaModel returns the Ollama server for m and the model's name there. A
+// synthetic model's file is made, once, and registered with the server.
+func (s *Suite) ollamaModel(ctx context.Context, m config.Model, info map[string]string) (*url.URL, string, error) {
+	host := s.ollamaURL
+	if m.Host != "" {
+		h, err := url.Parse(m.Host)
+		if err != nil {
+			return nil, "", fmt.Errorf("host %q: %w", m.Host, err)
+		}
+		host = h
+	}
+	if host == nil {
+		return nil, "", errors.New("no Ollama server for this model: give it a host")
+	}
+	spec, ok := m.Synthetic()
+	if !ok {
+		return host, m.Model, nil
+	}
+	sp, path, err := s.synthesize(spec)
+	if err != nil {
+		return nil, "", err
+	}
+	name := "llmbench-" + strings.TrimSuffix(filepath.Base(path), ".gguf")
+	if err := ollama.Register(ctx, host, name, path); err != nil {
+		return nil, "", err
+	}
+	info["model-synthetic"] = "true"
+	info["model-params"] = fmt.Sprint(sp.Params())
+	return host, name, nil
+}
+
+// withPID adds a process finder to a backend, keeping its Describer.
+type withPID struct {
+	backends.Backend
+	pid func(ctx context.Context) (int, error)
+}
+
+func (w withPID) EnginePID(ctx context.Context) (int, error) {
+	if w.pid == nil {
+		return 0, backends.ErrRemote
+	}
+	return w.pid(ctx)
+}
+
+func (w withPID) Describe(ctx context.Context) (map[string]string, error) {
+	if d, ok := w.Backend.(backends.Describer); ok {
+		return d.Describe(ctx)
+	}
+	return nil, nil
 }
 
 // synthesize writes the GGUF file of a synthetic preset spec, once.

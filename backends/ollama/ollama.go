@@ -49,7 +49,7 @@ func New(host *url.URL, model string, m config.Model) *Backend {
 }
 
 // SetProcessFinder sets the function that finds the local process holding the
-// model (see backends.ProcessFinder). Without one, EnginePID returns
+// model (see backends.ProcessFinder). Without one (or with nil), EnginePID returns
 // backends.ErrRemote.
 func (b *Backend) SetProcessFinder(f func(ctx context.Context) (int, error)) { b.pid = f }
 
