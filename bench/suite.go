@@ -19,6 +19,7 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/backends/openai"
+	"github.com/llmbench/llmbench/backends/transformers"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
@@ -200,6 +201,8 @@ func (s *Suite) backend(ctx context.Context, m config.Model, info map[string]str
 			return nil, err
 		}
 		return withPID{b, s.ollamaPID(host)}, nil
+	case "transformers":
+		return transformers.New(ctx, m)
 	default:
 		return nil, fmt.Errorf("backend %q is not built into this llmbench", m.Backend)
 	}
