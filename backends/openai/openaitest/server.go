@@ -265,7 +265,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher := w.(http.Flusher)
 	w.Write(f.role)
-	flusher.Flush()
+	zero := sc.TTFT == 0 && sc.ITL == 0 && sc.Delays == nil
+	if !zero {
+		flusher.Flush() // the role chunk goes at once, ahead of the content
+	}
 
 	var timer *time.Timer
 	wait := func(until time.Time) bool {
@@ -286,7 +289,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return false
 	}
-	if sc.Fault == FaultNone && tr == nil && sc.TTFT == 0 && sc.ITL == 0 && sc.Delays == nil {
+	if sc.Fault == FaultNone && tr == nil && zero {
 		// No delay: write the content in blocks, as fast as the connection takes it.
 		for left := len(plan); left > 0; {
 			k := min(left, blockFrames)
