@@ -56,7 +56,8 @@ type ServerTimings struct {
 	// evaluated in it (fewer than PromptTokens when a prefix cache was hit).
 	PromptEval       time.Duration
 	PromptEvalTokens int
-	// Eval is the engine's decode time for EvalTokens tokens.
+	// Eval is the engine's decode time for EvalTokens tokens (for Ollama, tokens
+	// 2…n: its eval_duration starts after the first output token).
 	Eval       time.Duration
 	EvalTokens int
 	// Total is the engine's whole time for the request.

@@ -43,6 +43,7 @@ export CGO_CFLAGS="${OLLAMA_CFLAGS:--O3 -march=native}"
 export CGO_CXXFLAGS="${OLLAMA_CXXFLAGS:--O3 -march=native}"
 mkdir -p "$bin"
 echo "building ollama $OLLAMA_VERSION (CGO_CFLAGS=$CGO_CFLAGS); about 4 minutes cold" >&2
-GOBIN="$bin" GOFLAGS= go install "github.com/ollama/ollama@$OLLAMA_VERSION"
+# go install sets no version: without -X the server reports 0.0.0.
+GOBIN="$bin" GOFLAGS= go install -ldflags "-X github.com/ollama/ollama/version.Version=${OLLAMA_VERSION#v}" "github.com/ollama/ollama@$OLLAMA_VERSION"
 echo "$OLLAMA_VERSION native" > "$stamp"
 "$bin/ollama" --version 2>/dev/null || true

@@ -131,9 +131,12 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		PromptEval:       m.PromptEvalDuration,
 		PromptEvalTokens: m.PromptEvalCount,
 		Eval:             m.EvalDuration,
-		EvalTokens:       m.EvalCount,
+		EvalTokens:       max(m.EvalCount-1, 0),
 		Total:            m.TotalDuration,
 	}
+	// Both of Ollama v0.17.4's runners start eval_duration after the first output
+	// token (its time is in prompt_eval_duration) while eval_count includes it:
+	// eval_duration covers tokens 2…n (runner/ollamarunner and runner/llamarunner).
 	if err := backends.CheckLength(r, req.MaxTokens); err != nil {
 		return r, fmt.Errorf("ollama: model %s: %w (done_reason %q)", b.cfgName, err, last.DoneReason)
 	}

@@ -73,9 +73,9 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		procs: runtime.GOMAXPROCS(0),
 	}
 	for _, kv := range bench.HostLines() {
-		r.res.SetConfig(kv[0], kv[1])
+		setConfig(r.res, kv[0], kv[1])
 	}
-	r.res.SetConfig("llmbench-config", cfg.File)
+	setConfig(r.res, "llmbench-config", cfg.File)
 	for _, line := range bench.UnitLines(bench.Units) {
 		fmt.Fprintln(raw, line)
 		fmt.Fprintln(stdout, line)
@@ -123,6 +123,15 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	return nil
 }
 
+// setConfig sets a configuration line of res that the writer writes (a file
+// configuration); an empty value deletes it.
+func setConfig(res *benchfmt.Result, key, value string) {
+	res.SetConfig(key, value)
+	if i, ok := res.ConfigIndex(key); ok {
+		res.Config[i].File = true
+	}
+}
+
 // writeReport writes results.csv, summary.md and the plots of the raw output.
 func writeReport(dir, rawPath string, stderr io.Writer) error {
 	set, err := reports.Read([]string{rawPath}, stderr)
@@ -147,8 +156,9 @@ type runner struct {
 	cases, failed, results int
 }
 
-func (r *runner) fail(err error) {
-	r.failed++
+// fail reports the failure of n cases.
+func (r *runner) fail(err error, n int) {
+	r.failed += n
 	if r.bar != nil {
 		r.bar.Clear()
 	}
@@ -160,7 +170,7 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 	m, err := r.suite.OpenModel(ctx, mc)
 	if err != nil {
 		r.cases += len(r.suite.Prompts)
-		r.fail(err)
+		r.fail(err, len(r.suite.Prompts))
 		if r.bar != nil {
 			r.bar.Add((r.suite.Config.Warmup + r.suite.Config.Iterations) * len(r.suite.Prompts))
 		}
@@ -172,11 +182,7 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 		}
 	}()
 	for _, kv := range m.ConfigLines() {
-		if kv[1] == "" {
-			r.res.SetConfig(kv[0], "") // deletes the key
-			continue
-		}
-		r.res.SetConfig(kv[0], kv[1])
+		setConfig(r.res, kv[0], kv[1])
 	}
 	for _, p := range r.suite.Prompts {
 		if ctx.Err() != nil {
@@ -184,7 +190,7 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 		}
 		r.cases++
 		if err := r.runCase(ctx, m.Case(p)); err != nil {
-			r.fail(err)
+			r.fail(err, 1)
 		}
 	}
 }

@@ -100,7 +100,13 @@ func TestRunRealEngine(t *testing.T) {
 			}
 			continue
 		}
-		_, parts := res.Name.Parts()
+		_, all := res.Name.Parts()
+		var parts [][]byte
+		for _, p := range all {
+			if p[0] == '/' {
+				parts = append(parts, p)
+			}
+		}
 		require.Len(t, parts, 2, "%s", res.Name)
 		k := key{strings.TrimPrefix(string(parts[0]), "/model="), strings.TrimPrefix(string(parts[1]), "/prompt=")}
 		lines[k]++
@@ -136,6 +142,10 @@ func TestRunRealEngine(t *testing.T) {
 		{"tiny-llama", "hello"}: 2, {"tiny-llama", "unicode"}: 2,
 		{"tiny-gpt2", "hello"}: 2, {"tiny-gpt2", "unicode"}: 2,
 	}, lines)
+
+	for _, f := range []string{"results.csv", "summary.md", "latency.png"} {
+		assert.FileExists(t, filepath.Join(out, f), "llmbench run writes the report")
+	}
 
 	// No ollama process of this run is left.
 	ps, _ := exec.Command("pgrep", "-f", "ollama").Output()
