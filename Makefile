@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench test ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke test ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -31,9 +31,18 @@ build:
 bench: ollama build
 	./bin/llmbench run
 
-## test: vet, lint the workflow, and every test, the real-engine ones included
+## test: vet, lint the workflow, every test (the real-engine ones included), and the
+## Go-native benchmark path on tiny models, read back by stock benchstat
 test: ollama vet lint
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) bench-smoke
+
+bench-smoke:
+	mkdir -p outputs/smoke
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2x -llmbench.config testdata/tiny.yaml . | tee outputs/smoke/gotest.txt
+	$(GO) tool benchstat outputs/smoke/gotest.txt | tee outputs/smoke/benchstat.txt
+	grep -q 'model=tiny-llama/prompt=hello' outputs/smoke/benchstat.txt
+	grep -q 'model=tiny-gpt2/prompt=unicode' outputs/smoke/benchstat.txt
 
 vet:
 	$(GO) vet ./...

@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 			suite.Close()
 			os.Exit(130)
 		}()
-		fmt.Printf("llmbench-config: %s\n", cfg.File)
+		for _, kv := range suite.ConfigLines() {
+			fmt.Printf("%s: %s\n", kv[0], kv[1])
+		}
 		for _, l := range bench.UnitLines(bench.Units) {
 			fmt.Println(l)
 		}

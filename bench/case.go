@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/memwatch"
 	"github.com/llmbench/llmbench/quality"
 )
 
@@ -20,6 +22,7 @@ type Case struct {
 
 	salt  atomic.Int64
 	texts []string // the texts of the timed generations so far, for agreement
+	gpuOn bool     // a GPU case is running since Begin
 }
 
 // Case returns the case of prompt p on m.
@@ -63,19 +66,56 @@ func (c *Case) Warm(ctx context.Context, n int) error {
 	return nil
 }
 
-// Begin starts the case's timed part: per-case peaks are reset.
+// Begin starts the case's timed part: per-case peaks are reset, and GPU memory
+// and energy measured from now.
 func (c *Case) Begin() error {
 	if c.Model.Memory != nil {
 		if err := c.Model.Memory.Reset(); err != nil {
 			return fmt.Errorf("%s: resetting the memory peak: %w", c, err)
 		}
 	}
+	if g := c.Model.gpu; g != nil && c.Model.pid > 0 {
+		if err := g.StartCase(c.Model.pid); err != nil {
+			return fmt.Errorf("%s: GPU: %w", c, err)
+		}
+		c.gpuOn = true
+	}
 	return nil
+}
+
+// gpuMetrics ends the GPU measurement begun by Begin: peak GPU memory of the
+// engine process, energy per output token and average power. Without a GPU, or
+// when the process held no GPU memory, it returns none (never zeros).
+func (c *Case) gpuMetrics(rs []*backends.Result) ([]Metric, error) {
+	if !c.gpuOn {
+		return nil, nil
+	}
+	c.gpuOn = false
+	g, err := c.Model.gpu.StopCase()
+	if errors.Is(err, memwatch.ErrNotOnGPU) {
+		return nil, nil // the model runs on the CPU
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: GPU: %w", c, err)
+	}
+	tokens := 0
+	for _, r := range rs {
+		tokens += r.OutputTokens
+	}
+	out := []Metric{{"peak-vram-B", float64(g.PeakVRAM)}}
+	if tokens > 0 && g.EnergyJ > 0 {
+		out = append(out, Metric{"J/token", g.EnergyJ / float64(tokens)})
+	}
+	if g.AvgPowerW > 0 {
+		out = append(out, Metric{"avg-power-W", g.AvgPowerW})
+	}
+	return out, nil
 }
 
 // Metrics returns every metric of the case's timed generations rs: timings, the
 // model's load time, memory peaks since Begin, and quality.
 func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
+	gm, gerr := c.gpuMetrics(rs) // first: it ends the GPU case whatever follows
 	out := Timing(rs)
 	if c.Model.Load > 0 {
 		out = append(out, Metric{"load-ns", float64(c.Model.Load)})
@@ -90,6 +130,10 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 	if c.Model.AfterLoad > 0 {
 		out = append(out, Metric{"rss-after-load-B", float64(c.Model.AfterLoad)})
 	}
+	if gerr != nil {
+		return out, gerr
+	}
+	out = append(out, gm...)
 	return append(out, c.quality(rs)...), nil
 }
 

@@ -63,6 +63,7 @@ func (s *Suite) watchMemory(ctx context.Context, m *Model) {
 		s.Notice("model %s: no peak-rss-B: %v", m.Config.Name, err)
 		return
 	}
+	m.pid, m.gpu = pid, s.gpu
 	rss, err := memwatch.NewRSS(pid)
 	if err != nil {
 		s.Notice("model %s: no peak-rss-B: %v", m.Config.Name, err)

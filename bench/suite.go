@@ -21,6 +21,7 @@ import (
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/backends/transformers"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/memwatch"
 	"github.com/llmbench/llmbench/synth"
 )
 
@@ -33,6 +34,7 @@ type Suite struct {
 	Notices io.Writer
 
 	mu        sync.Mutex
+	gpu       memwatch.GPU   // nil without an NVIDIA GPU
 	server    *ollama.Server // the server this suite started, if any
 	ollamaURL *url.URL
 	noticed   map[string]bool
@@ -46,6 +48,11 @@ func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, noti
 		notices = io.Discard
 	}
 	s := &Suite{Config: cfg, Prompts: prompts, Notices: notices, noticed: map[string]bool{}}
+	if g, err := memwatch.OpenGPU(); err != nil {
+		s.Notice("%s", memwatch.Notice(err))
+	} else {
+		s.gpu = g
+	}
 	for _, m := range cfg.Models {
 		_, synthetic := m.Synthetic()
 		if m.Backend == "ollama" && m.Host == "" || m.Backend == "openai" && (m.Host == "" || synthetic) {
@@ -90,10 +97,29 @@ func (s *Suite) Server() *ollama.Server { return s.server }
 
 // Close stops the engines the suite started.
 func (s *Suite) Close() error {
-	if s.server != nil {
-		return s.server.Stop()
+	var errs []error
+	if s.gpu != nil {
+		errs = append(errs, s.gpu.Close())
 	}
-	return nil
+	if s.server != nil {
+		errs = append(errs, s.server.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// ConfigLines returns the suite's configuration lines, written once before all
+// results: the configuration file and, with a GPU, its name, driver and memory.
+func (s *Suite) ConfigLines() [][2]string {
+	out := [][2]string{{"llmbench-config", s.Config.File}}
+	if s.gpu != nil {
+		i := s.gpu.Info()
+		out = append(out,
+			[2]string{"gpu", i.Name},
+			[2]string{"gpu-count", fmt.Sprint(i.Count)},
+			[2]string{"gpu-driver", i.Driver},
+			[2]string{"gpu-memory-B", fmt.Sprint(i.Memory)})
+	}
+	return out
 }
 
 // Notice writes a notice once per distinct text.
@@ -121,6 +147,9 @@ type Model struct {
 	// AfterLoad is the engine process's resident bytes right after the load; zero
 	// when unknown.
 	AfterLoad uint64
+
+	pid int          // the engine process, 0 when unknown
+	gpu memwatch.GPU // the suite's GPU, nil without one
 }
 
 // Memory watches the resident memory of the process that holds a model.

@@ -75,7 +75,9 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	for _, kv := range bench.HostLines() {
 		setConfig(r.res, kv[0], kv[1])
 	}
-	setConfig(r.res, "llmbench-config", cfg.File)
+	for _, kv := range suite.ConfigLines() {
+		setConfig(r.res, kv[0], kv[1])
+	}
 	for _, line := range bench.UnitLines(bench.Units) {
 		fmt.Fprintln(raw, line)
 		fmt.Fprintln(stdout, line)
