@@ -75,10 +75,12 @@ func (c *Case) Begin() error {
 		}
 	}
 	if g := c.Model.gpu; g != nil && c.Model.pid > 0 {
+		// A GPU failure costs the GPU metrics, never the case's timings.
 		if err := g.StartCase(c.Model.pid); err != nil {
-			return fmt.Errorf("%s: GPU: %w", c, err)
+			c.Model.notice("%s: no GPU metrics: %v", c, err)
+		} else {
+			c.gpuOn = true
 		}
-		c.gpuOn = true
 	}
 	return nil
 }
@@ -86,17 +88,19 @@ func (c *Case) Begin() error {
 // gpuMetrics ends the GPU measurement begun by Begin: peak GPU memory of the
 // engine process, energy per output token and average power. Without a GPU, or
 // when the process held no GPU memory, it returns none (never zeros).
-func (c *Case) gpuMetrics(rs []*backends.Result) ([]Metric, error) {
+func (c *Case) gpuMetrics(rs []*backends.Result) []Metric {
 	if !c.gpuOn {
-		return nil, nil
+		return nil
 	}
 	c.gpuOn = false
 	g, err := c.Model.gpu.StopCase()
 	if errors.Is(err, memwatch.ErrNotOnGPU) {
-		return nil, nil // the model runs on the CPU
+		c.Model.notice("model %s holds no GPU memory: no GPU metrics (%v)", c.Model.Config.Name, err)
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: GPU: %w", c, err)
+		c.Model.notice("%s: no GPU metrics: %v", c, err)
+		return nil
 	}
 	tokens := 0
 	for _, r := range rs {
@@ -109,13 +113,13 @@ func (c *Case) gpuMetrics(rs []*backends.Result) ([]Metric, error) {
 	if g.AvgPowerW > 0 {
 		out = append(out, Metric{"avg-power-W", g.AvgPowerW})
 	}
-	return out, nil
+	return out
 }
 
 // Metrics returns every metric of the case's timed generations rs: timings, the
 // model's load time, memory peaks since Begin, and quality.
 func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
-	gm, gerr := c.gpuMetrics(rs) // first: it ends the GPU case whatever follows
+	gm := c.gpuMetrics(rs) // first: it ends the GPU case whatever follows
 	out := Timing(rs)
 	if c.Model.Load > 0 {
 		out = append(out, Metric{"load-ns", float64(c.Model.Load)})
@@ -129,9 +133,6 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 	}
 	if c.Model.AfterLoad > 0 {
 		out = append(out, Metric{"rss-after-load-B", float64(c.Model.AfterLoad)})
-	}
-	if gerr != nil {
-		return out, gerr
 	}
 	out = append(out, gm...)
 	return append(out, c.quality(rs)...), nil

@@ -148,8 +148,9 @@ type Model struct {
 	// when unknown.
 	AfterLoad uint64
 
-	pid int          // the engine process, 0 when unknown
-	gpu memwatch.GPU // the suite's GPU, nil without one
+	pid    int          // the engine process, 0 when unknown
+	gpu    memwatch.GPU // the suite's GPU, nil without one
+	notice func(format string, args ...any)
 }
 
 // Memory watches the resident memory of the process that holds a model.
@@ -172,7 +173,7 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	out := &Model{Config: m, Backend: b, Info: info}
+	out := &Model{Config: m, Backend: b, Info: info, notice: s.Notice}
 	if l, ok := b.(backends.Loader); ok {
 		d, err := l.Load(ctx)
 		if err != nil {
