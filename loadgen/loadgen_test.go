@@ -377,3 +377,17 @@ func TestNoLeak(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestMetricNames(t *testing.T) {
+	names := loadgen.MetricNames()
+	for _, n := range []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "ttft-p50-ns", "ttft-p99-ns", "tpot-p50-ns", "itl-p50-ns", "itl-p99-ns", "e2e-p99-ns", "lag-p99-ns"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("MetricNames lacks %s", n)
+		}
+	}
+	for _, n := range names {
+		if loadgen.Direction(n) == "" {
+			t.Errorf("%s has no direction", n)
+		}
+	}
+}

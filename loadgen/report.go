@@ -217,25 +217,40 @@ func (r *Report) Metrics() []Metric {
 	if n := r.Succeeded + r.Failed; n > 0 {
 		add("error-rate", float64(r.Failed)/float64(n))
 	}
-	for _, h := range []struct {
-		name string
-		h    *Histogram
-		qs   []int
-	}{
-		{"ttft", r.TTFT, []int{50, 90, 99}},
-		{"tpot", r.TPOT, []int{50, 90, 99}},
-		{"itl", r.ITL, []int{50, 90, 99}},
-		{"e2e", r.E2E, []int{50, 90, 99}},
-		{"lag", r.Lag, []int{50, 99}},
-	} {
-		if h.h.Count() == 0 {
+	for _, hm := range histMetrics {
+		h := hm.get(r)
+		if h.Count() == 0 {
 			continue
 		}
-		for _, q := range h.qs {
-			add(fmt.Sprintf("%s-p%d-ns", h.name, q), float64(h.h.Quantile(float64(q)/100)))
+		for _, q := range hm.qs {
+			add(fmt.Sprintf("%s-p%d-ns", hm.name, q), float64(h.Quantile(float64(q)/100)))
 		}
 	}
 	return ms
+}
+
+// MetricNames returns every name Metrics may report, in its order, e.g. to print
+// `Unit NAME better=DIRECTION` lines before any result.
+func MetricNames() []string {
+	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate"}
+	for _, h := range histMetrics {
+		for _, q := range h.qs {
+			names = append(names, fmt.Sprintf("%s-p%d-ns", h.name, q))
+		}
+	}
+	return names
+}
+
+var histMetrics = []struct {
+	name string
+	qs   []int
+	get  func(*Report) *Histogram
+}{
+	{"ttft", []int{50, 90, 99}, func(r *Report) *Histogram { return r.TTFT }},
+	{"tpot", []int{50, 90, 99}, func(r *Report) *Histogram { return r.TPOT }},
+	{"itl", []int{50, 90, 99}, func(r *Report) *Histogram { return r.ITL }},
+	{"e2e", []int{50, 90, 99}, func(r *Report) *Histogram { return r.E2E }},
+	{"lag", []int{50, 99}, func(r *Report) *Histogram { return r.Lag }},
 }
 
 // Direction says whether a larger value of the metric is better ("higher") or

@@ -20,6 +20,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"slices"
 	"strconv"
@@ -50,6 +51,7 @@ type Backend struct {
 	client   *http.Client
 	ownTrans *http.Transport // closed by Close when we made it
 	stall    time.Duration
+	kstamps  bool
 }
 
 var (
@@ -73,13 +75,23 @@ func WithStallTimeout(d time.Duration) Option {
 	return func(b *Backend) { b.stall = d }
 }
 
+// WithKernelTimestamps says whether event times come from the kernel's receive
+// timestamps, where the connection has them (Linux, the default transport), or
+// always from time.Now as each read returns. Default true: under load a reading
+// goroutine may run milliseconds after its data arrived.
+func WithKernelTimestamps(on bool) Option {
+	return func(b *Backend) { b.kstamps = on }
+}
+
 // NewTransport returns the transport the backend uses by default: HTTP/1.1
 // keep-alive connections, one per concurrent stream, kept idle between requests
 // without a per-host limit, so a load of N streams reuses N connections; no
-// compression (which would delay events); no proxy from the environment.
+// compression (which would delay events); no proxy from the environment. On
+// Linux its connections ask the kernel for receive timestamps (SO_TIMESTAMPNS),
+// which Generate uses for event times.
 func NewTransport() *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialStamped(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}),
 		MaxIdleConns:          0, // no limit
 		MaxIdleConnsPerHost:   1 << 16,
 		IdleConnTimeout:       90 * time.Second,
@@ -98,7 +110,7 @@ func NewTransport() *http.Transport {
 // the backend's own; m.APIKeyEnv, when set, names the environment variable holding
 // the bearer token, which must then be non-empty.
 func New(m config.Model, opts ...Option) (*Backend, error) {
-	b := &Backend{model: m, stall: DefaultStallTimeout}
+	b := &Backend{model: m, stall: DefaultStallTimeout, kstamps: true}
 	for _, o := range opts {
 		o(b)
 	}
@@ -251,6 +263,12 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	body := b.body(req)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	sr := &stampReader{}
+	if b.kstamps && kernelStamps {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { sr.conn = info.Conn },
+		})
+	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
 	if err != nil {
 		return res, b.fail(KindRequest, err)
@@ -278,7 +296,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 
 	// Events are stamped with the time the read that completed them returned: one
 	// clock reading per read, however many events it brought.
-	sr := &stampReader{r: resp.Body, w: w}
+	sr.r, sr.w = resp.Body, w
 	lr := newLineReader(sr)
 	defer lr.release()
 	var (
@@ -297,9 +315,6 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	// dispatch handles one complete event.
 	dispatch := func() error {
 		pending = false
-		if done {
-			return nil // anything after [DONE] is ignored
-		}
 		if string(data) == "[DONE]" {
 			done = true
 			res.Done = dataTime
@@ -324,6 +339,14 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	for {
 		line, err := lr.next()
 		now := sr.t
+		if done {
+			// The generation is complete at [DONE]. What follows is read to the end
+			// (so the connection can be reused) and ignored, a failure included.
+			if err != nil {
+				break
+			}
+			continue
+		}
 		if err != nil {
 			if err == io.EOF {
 				if pending {
@@ -404,18 +427,23 @@ func (b *Backend) fail(kind Kind, err error) error {
 	return &Error{Model: b.model.Name, Kind: kind, Err: err}
 }
 
-// stampReader notes when each read that returned data completed, and tells the
-// watchdog.
+// stampReader notes when the data of each read that returned some arrived: the
+// kernel's receive timestamp of the latest data read from conn, when conn has
+// them, else the time the read returned. It also tells the watchdog.
 type stampReader struct {
-	r io.Reader
-	w *watchdog
-	t time.Time
+	r    io.Reader
+	w    *watchdog
+	conn net.Conn // set by the client trace; nil without kernel timestamps
+	t    time.Time
 }
 
 func (s *stampReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if n > 0 {
 		s.t = time.Now()
+		if s.conn != nil {
+			s.t = received(s.conn, s.t)
+		}
 		s.w.touch(s.t)
 	}
 	return n, err

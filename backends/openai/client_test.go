@@ -259,3 +259,20 @@ func TestStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterDone checks that what follows [DONE] does not fail a complete
+// generation.
+func TestAfterDone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte(`data: {"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}` + "\n\ndata: [DONE]\n\ngarbage\n"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // and a connection cut
+	}))
+	defer srv.Close()
+	b := newBackend(t, model(srv.URL))
+	res, err := b.Generate(context.Background(), backends.Request{Prompt: "p", MaxTokens: 1})
+	if err != nil || res.Text != "a" || res.Done.IsZero() {
+		t.Errorf("got %v, text %q", err, res.Text)
+	}
+}

@@ -1,0 +1,53 @@
+package openai
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// TestKernelTimestamps checks that reads on a dialed connection carry the
+// kernel's receive time: data that waited 50 ms in the socket before being read
+// is stamped with its arrival, not with the read.
+func TestKernelTimestamps(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte("hello"))
+		c.Close()
+	}()
+	conn, err := dialStamped(&net.Dialer{})(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, ok := conn.(*rxConn); !ok {
+		t.Fatalf("dialed %T, want *rxConn", conn)
+	}
+	time.Sleep(50 * time.Millisecond)
+	buf := make([]byte, 16)
+	n, err := conn.Read(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	now := time.Now()
+	rx := received(conn, now)
+	if age := now.Sub(rx); age < 40*time.Millisecond || age > 10*time.Second {
+		t.Errorf("data read 50ms after it arrived is stamped %v old", age)
+	}
+	if _, err := conn.Read(buf); err != io.EOF {
+		t.Errorf("at the end: %v, want io.EOF", err)
+	}
+	if got := received(&net.TCPConn{}, now); !got.Equal(now) {
+		t.Error("a plain connection is not stamped with now")
+	}
+}
