@@ -17,7 +17,9 @@ func TestKernelTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		c, err := ln.Accept()
 		if err != nil {
 			return
@@ -33,6 +35,7 @@ func TestKernelTimestamps(t *testing.T) {
 	if _, ok := conn.(*rxConn); !ok {
 		t.Fatalf("dialed %T, want *rxConn", conn)
 	}
+	<-written
 	time.Sleep(50 * time.Millisecond)
 	buf := make([]byte, 16)
 	n, err := conn.Read(buf)
