@@ -100,9 +100,11 @@ type Request struct {
 type Trace struct {
 	// Arrived is when the handler started.
 	Arrived time.Time
-	// Planned and Sent are, for each content chunk, when it was planned and when
-	// it was written and flushed.
-	Planned, Sent []time.Time
+	// Planned, Before and Sent are, for each content chunk, when it was planned,
+	// the server's clock just before writing it, and just after writing and
+	// flushing it. The bytes left between Before and Sent: when the two are
+	// close, the send time is known that precisely.
+	Planned, Before, Sent []time.Time
 }
 
 // Server is a running scripted server on a loopback port.
@@ -251,7 +253,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	tokens := len(plan)
 	var tr *Trace
 	if s.record {
-		tr = &Trace{Arrived: arrived, Planned: plan, Sent: make([]time.Time, 0, len(plan))}
+		tr = &Trace{Arrived: arrived, Planned: plan, Before: make([]time.Time, 0, len(plan)), Sent: make([]time.Time, 0, len(plan))}
 		defer func() {
 			s.mu.Lock()
 			s.traces[req.Prompt] = append(s.traces[req.Prompt], *tr)
@@ -308,6 +310,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if !wait(due) {
 				return
 			}
+		}
+		if tr != nil {
+			tr.Before = append(tr.Before, time.Now())
 		}
 		w.Write(f.content)
 		if delayed {
