@@ -76,9 +76,9 @@ func (c *rxConn) Read(p []byte) (int, error) {
 	if n == 0 {
 		return 0, io.EOF
 	}
-	if ns := stampOf(c.oob[:oobn]); ns != 0 {
-		c.last.Store(ns)
-	}
+	// 0 (unknown) when the data came without a timestamp, as it can for a moment
+	// after the first socket of the system asks for them.
+	c.last.Store(stampOf(c.oob[:oobn]))
 	return n, nil
 }
 
