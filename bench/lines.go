@@ -10,7 +10,7 @@ import (
 // ModelKeys are the per-model configuration keys, in the order they are written
 // before a model's results. All are always written (an empty value deletes a key in
 // the benchmark format), so no value leaks from one model to the next.
-var ModelKeys = []string{"engine", "model-id", "model-arch", "model-params", "model-quant", "model-digest", "model-synthetic", "threads", "rss-method"}
+var ModelKeys = []string{"engine", "model-id", "model-arch", "model-params", "model-quant", "model-digest", "model-synthetic", "device", "threads", "rss-method"}
 
 // ConfigLines returns m's configuration lines as key, value pairs in ModelKeys
 // order; unknown values are empty.

@@ -232,6 +232,9 @@ func (s *Suite) backend(ctx context.Context, m config.Model, info map[string]str
 		}
 		return withPID{b, s.ollamaPID(host)}, nil
 	case "transformers":
+		if _, ok := m.Synthetic(); ok {
+			info["model-synthetic"] = "true"
+		}
 		return transformers.New(ctx, m)
 	default:
 		return nil, fmt.Errorf("backend %q is not built into this llmbench", m.Backend)

@@ -101,6 +101,9 @@ type Options struct {
 	Threads int `yaml:"threads"`
 	// Batch is the prompt-processing batch size; 0 lets the engine decide.
 	Batch int `yaml:"batch"`
+	// GPULayers is the number of layers the engine offloads to the GPU (Ollama's
+	// num_gpu); unset lets the engine decide, 0 keeps the model on the CPU.
+	GPULayers *int `yaml:"gpu_layers"`
 	// KeepAlive is how long the engine keeps the model loaded after a request.
 	// Default 30m.
 	KeepAlive Duration `yaml:"keep_alive"`

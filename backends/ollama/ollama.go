@@ -81,6 +81,9 @@ func (b *Backend) options(maxTokens int, seed *int) map[string]any {
 	if b.opts.Batch > 0 {
 		o["num_batch"] = b.opts.Batch
 	}
+	if b.opts.GPULayers != nil {
+		o["num_gpu"] = *b.opts.GPULayers
+	}
 	return o
 }
 

@@ -410,14 +410,18 @@ func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
 // benchmark configuration keys.
 func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
 	i := b.info
+	engine := "transformers"
+	if i.Transformers != "" {
+		engine += " " + i.Transformers + " torch " + i.Torch
+	}
 	d := map[string]string{
-		"engine":         "transformers",
+		"engine":         engine,
 		"engine-version": i.Transformers,
 		"torch-version":  i.Torch,
 		"device":         i.Device,
-		"dtype":          i.DType,
-		"arch":           i.Arch,
-		"params":         strconv.FormatInt(i.Params, 10),
+		"model-quant":    i.DType,
+		"model-arch":     i.Arch,
+		"model-params":   strconv.FormatInt(i.Params, 10),
 		"tokenizer":      i.Tokenizer,
 		"device-name":    i.DeviceName,
 		"torch-threads":  strconv.Itoa(i.Threads),
