@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke test ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke load test ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -30,6 +30,10 @@ build:
 ## bench: the default benchmark (configs/benchmark.yaml) on a private Ollama server
 bench: ollama build
 	./bin/llmbench run
+
+## load: a concurrency sweep through Ollama's OpenAI-compatible API (configs/load.yaml)
+load: ollama build
+	./bin/llmbench run --config configs/load.yaml
 
 ## test: vet, lint the workflow, every test (the real-engine ones included), and the
 ## Go-native benchmark path on tiny models, read back by stock benchstat

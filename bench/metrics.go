@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/quality"
 )
 
@@ -48,6 +49,15 @@ var Units = []Unit{
 }
 
 func init() {
+	have := map[string]bool{}
+	for _, u := range Units {
+		have[u.Name] = true
+	}
+	for _, name := range loadgen.MetricNames() {
+		if d := loadgen.Direction(name); d != "" && !have[name] {
+			Units = append(Units, Unit{Name: name, Better: d})
+		}
+	}
 	for _, name := range quality.Names() {
 		if d := quality.Direction(name); d != "" {
 			Units = append(Units, Unit{Name: strings.TrimSuffix(name, "/op"), Better: d})

@@ -82,6 +82,7 @@ func (s *Suite) startOllama(ctx context.Context) error {
 	srv, err := ollama.StartServer(ctx, ollama.ServerOptions{
 		Binary:    s.Config.Ollama.Binary,
 		ModelsDir: filepath.Join(s.Config.ModelsDir, "ollama"),
+		Env:       []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Config.Ollama.Parallel)},
 	})
 	if err != nil {
 		return fmt.Errorf("no Ollama server answers at %s and starting one failed: %w", host, err)

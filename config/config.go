@@ -51,6 +51,9 @@ type OllamaConfig struct {
 	Manage string `yaml:"manage"`
 	// Binary is the ollama binary to start. Default: ./bin/ollama, else PATH.
 	Binary string `yaml:"binary"`
+	// Parallel is the number of requests a started server serves at once per
+	// model (OLLAMA_NUM_PARALLEL). Default 1; raise it for load generation.
+	Parallel int `yaml:"num_parallel"`
 }
 
 // Model is one model to benchmark.
@@ -195,6 +198,9 @@ func (c *Config) setDefaults() {
 	}
 	if !strings.Contains(c.Ollama.Host, "://") {
 		c.Ollama.Host = "http://" + c.Ollama.Host
+	}
+	if c.Ollama.Parallel == 0 {
+		c.Ollama.Parallel = 1
 	}
 	if c.Ollama.Manage == "" {
 		c.Ollama.Manage = "auto"

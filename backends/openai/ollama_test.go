@@ -4,22 +4,27 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/backends/openai"
+	"github.com/llmbench/llmbench/synth"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
-// ollamaModel returns a model config for the real Ollama named by
-// $LLMBENCH_OLLAMA_URL and $LLMBENCH_OLLAMA_MODEL, or skips.
+// ollamaModel returns a model config for a real Ollama: the one named by
+// $LLMBENCH_OLLAMA_URL and $LLMBENCH_OLLAMA_MODEL, else a private server of the
+// engine llmbench builds (make ollama) with a synthetic tiny-llama; it skips when
+// there is neither (and fails under LLMBENCH_REQUIRE_ENGINE=1, as in make test).
 func ollamaModel(t *testing.T) config.Model {
 	url, name := os.Getenv("LLMBENCH_OLLAMA_URL"), os.Getenv("LLMBENCH_OLLAMA_MODEL")
 	if url == "" || name == "" {
-		t.Skip("no real Ollama: set LLMBENCH_OLLAMA_URL (e.g. http://127.0.0.1:11434) and LLMBENCH_OLLAMA_MODEL (a model the server has) to run the openai backend against its /v1 API")
+		url, name = privateOllama(t)
 	}
 	seed := 42
 	return config.Model{Name: "ollama-v1", Backend: "openai", Model: name, Host: url,
@@ -93,4 +98,37 @@ func TestOllamaLoad(t *testing.T) {
 			t.Errorf("%s: %d ok, errors %v", rep.Point.Name, rep.Succeeded, rep.ErrorSamples)
 		}
 	}
+}
+
+// privateOllama starts the engine llmbench builds on a free loopback port with a
+// synthetic tiny-llama, or skips without it.
+func privateOllama(t *testing.T) (url, model string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no real engine")
+	}
+	if _, err := ollama.FindBinary(); err != nil {
+		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but %v", err)
+		}
+		t.Skipf("no real Ollama: %v; or set LLMBENCH_OLLAMA_URL and LLMBENCH_OLLAMA_MODEL", err)
+	}
+	srv, err := ollama.StartServer(context.Background(), ollama.ServerOptions{ModelsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	sp, err := synth.ParseSpec("tiny-llama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := synth.WriteFile(filepath.Join(os.TempDir(), "llmbench-test-models"), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model = "llmbench-test-tiny-llama:f16"
+	if err := ollama.Register(context.Background(), srv.URL, model, path); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL.String(), model
 }

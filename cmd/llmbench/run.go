@@ -102,6 +102,7 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			break
 		}
 		if mc.Load != nil {
+			r.loadModel(ctx, mc)
 			continue
 		}
 		r.model(ctx, mc)
@@ -197,6 +198,56 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 	}
 }
 
+// loadModel runs every sweep point of a load-generation model, each point
+// `iterations` times, one result line per run: Load/model=M/concurrency=N.
+func (r *runner) loadModel(ctx context.Context, mc config.Model) {
+	r.progress(mc.Name, "", "loading")
+	m, err := r.suite.OpenModel(ctx, mc)
+	if err == nil {
+		defer m.Close()
+	}
+	var cases []*bench.LoadCase
+	if err == nil {
+		cases, err = r.suite.LoadCases(m)
+	}
+	if err != nil {
+		r.cases++
+		r.fail(err, 1)
+		return
+	}
+	for _, kv := range m.ConfigLines() {
+		setConfig(r.res, kv[0], kv[1])
+	}
+	for _, c := range cases {
+		r.cases++
+		var errs []error
+		for i := range r.suite.Config.Iterations {
+			if ctx.Err() != nil {
+				break
+			}
+			r.progress(mc.Name, c.Point.Name, fmt.Sprintf("run %d/%d", i+1, r.suite.Config.Iterations))
+			rep, err := c.Run(ctx)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if rep == nil || rep.Succeeded+rep.Failed == 0 {
+				continue
+			}
+			ms, err := c.Metrics(rep)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if err := r.write("Load/"+c.Name(), ms); err != nil {
+				errs = append(errs, err)
+				break
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			r.fail(err, 1)
+		}
+	}
+}
+
 func (r *runner) runCase(ctx context.Context, c *bench.Case) error {
 	cfg := r.suite.Config
 	step := func() {
@@ -235,16 +286,15 @@ func (r *runner) runCase(ctx context.Context, c *bench.Case) error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if err := r.write(c, ms); err != nil {
+		if err := r.write("Generate/"+c.Name(), ms); err != nil {
 			return err
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// write writes one result line.
-func (r *runner) write(c *bench.Case, ms []bench.Metric) error {
-	name := "Generate/" + c.Name()
+// write writes one result line for the benchmark name (without "Benchmark").
+func (r *runner) write(name string, ms []bench.Metric) error {
 	if r.procs > 1 {
 		name += fmt.Sprintf("-%d", r.procs)
 	}
