@@ -12,9 +12,9 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/backends/openai"
-	"github.com/llmbench/llmbench/synth"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
+	"github.com/llmbench/llmbench/synth"
 )
 
 // ollamaModel returns a model config for a real Ollama: the one named by
