@@ -85,8 +85,13 @@ func TestRunRealEngine(t *testing.T) {
 	assert.Contains(t, err.Error(), "2 of 6 cases failed")
 	assert.Contains(t, stderr.String(), `model ghost: "no-such-model:7b" is not on the server`)
 
+	// No GPU here: one notice, and no GPU metric anywhere.
+	assert.Equal(t, 1, strings.Count(stderr.String(), "GPU not measured"), "the no-GPU notice, once")
 	raw, err := os.ReadFile(filepath.Join(out, "bench.txt"))
 	require.NoError(t, err)
+	for _, unit := range []string{"peak-vram-B", "J/token", "avg-power-W"} {
+		assert.NotContains(t, string(raw), " "+unit, "no GPU here: no %s", unit)
+	}
 	assert.Equal(t, stdout.String(), string(raw), "stdout carries the raw output too")
 
 	r := benchfmt.NewReader(bytes.NewReader(raw), "bench.txt")
