@@ -45,6 +45,10 @@ type Result struct {
 	PromptTokens, OutputTokens int
 	// Server holds the engine's own timings, when it reports them.
 	Server ServerTimings
+	// EngineMemory is the peak device memory the engine itself reports having
+	// allocated during the generation (torch.cuda.max_memory_allocated for the
+	// transformers engine); zero when it reports none.
+	EngineMemory uint64
 }
 
 // ServerTimings are durations the engine measured itself. A zero field means the

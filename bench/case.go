@@ -135,6 +135,13 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 		out = append(out, Metric{"rss-after-load-B", float64(c.Model.AfterLoad)})
 	}
 	out = append(out, gm...)
+	var engineMem uint64
+	for _, r := range rs {
+		engineMem = max(engineMem, r.EngineMemory)
+	}
+	if engineMem > 0 {
+		out = append(out, Metric{"engine-peak-alloc-B", float64(engineMem)})
+	}
 	return append(out, c.quality(rs)...), nil
 }
 

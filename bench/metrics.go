@@ -44,6 +44,7 @@ var Units = []Unit{
 	{Name: "peak-rss-B", Better: "lower"},
 	{Name: "rss-after-load-B", Better: "lower"},
 	{Name: "peak-vram-B", Better: "lower"},
+	{Name: "engine-peak-alloc-B", Better: "lower"},
 	{Name: "J/token", Better: "lower"},
 	{Name: "avg-power-W", Better: "lower"},
 }

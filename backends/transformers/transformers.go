@@ -551,8 +551,9 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 			if r.OutputTokens > 1 {
 				res.Server.EvalTokens = r.OutputTokens - 1
 			}
-			if r.MaxMemoryAllocated != nil && *r.MaxMemoryAllocated > b.peakVRAM {
-				b.peakVRAM = *r.MaxMemoryAllocated
+			if r.MaxMemoryAllocated != nil {
+				res.EngineMemory = uint64(*r.MaxMemoryAllocated)
+				b.peakVRAM = max(b.peakVRAM, *r.MaxMemoryAllocated)
 			}
 			if cancelled {
 				return res, b.err("generate", ctx.Err())

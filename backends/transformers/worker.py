@@ -316,6 +316,8 @@ class Worker:
         gen_id = req.get("id")
         self.current_id = gen_id
         ids = self.encode(req, max_new)
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()  # max_memory_allocated: this generation's peak
         state = {"out": [], "prev": ""}
 
         def emit(tok, t):

@@ -1,0 +1,20 @@
+//go:build !llamacpp
+
+package llamacpp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/config"
+)
+
+func TestNotBuilt(t *testing.T) {
+	b, err := New(context.Background(), "m.gguf", config.Model{Name: "m"})
+	require.ErrorIs(t, err, ErrNotBuilt)
+	assert.Nil(t, b)
+	assert.Contains(t, err.Error(), "-tags llamacpp")
+}

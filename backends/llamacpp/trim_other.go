@@ -1,0 +1,5 @@
+//go:build llamacpp && !linux
+
+package llamacpp
+
+func trimHeap() {}
