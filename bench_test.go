@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/llmbench/llmbench"
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
+	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
@@ -70,6 +72,9 @@ func openSuite(b *testing.B) *bench.Suite {
 // streamed generation per iteration, after the configured warm-up.
 func BenchmarkGenerate(b *testing.B) {
 	s := openSuite(b)
+	if !slices.ContainsFunc(s.Config.Models, func(m config.Model) bool { return m.Load == nil }) {
+		b.Skip("no model without a load: section")
+	}
 	ctx := context.Background()
 	for _, mc := range s.Config.Models {
 		if mc.Load != nil {
@@ -98,6 +103,9 @@ func BenchmarkGenerate(b *testing.B) {
 // iteration is one whole run of the point; the metrics of several are merged.
 func BenchmarkLoad(b *testing.B) {
 	s := openSuite(b)
+	if !slices.ContainsFunc(s.Config.Models, func(m config.Model) bool { return m.Load != nil }) {
+		b.Skip("no model with a load: section")
+	}
 	ctx := context.Background()
 	for _, mc := range s.Config.Models {
 		if mc.Load == nil {

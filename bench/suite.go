@@ -123,7 +123,9 @@ func (s *Suite) ConfigLines() [][2]string {
 	return out
 }
 
-// Notice writes a notice once per distinct text.
+// Notice writes a notice once per distinct text. Notices start "llmbench note:",
+// which benchmark-format readers do not take for a configuration line (a key has
+// no space), since go test merges them into the benchmark output.
 func (s *Suite) Notice(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	s.mu.Lock()
@@ -132,7 +134,7 @@ func (s *Suite) Notice(format string, args ...any) {
 		return
 	}
 	s.noticed[msg] = true
-	fmt.Fprintln(s.Notices, "llmbench:", msg)
+	fmt.Fprintln(s.Notices, "llmbench note:", msg)
 }
 
 // Model is a model opened for benchmarking: its engine loaded and described.
