@@ -48,7 +48,13 @@ func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, noti
 		notices = io.Discard
 	}
 	s := &Suite{Config: cfg, Prompts: prompts, Notices: notices, noticed: map[string]bool{}}
-	if g, err := memwatch.OpenGPU(); err != nil {
+	var gpuOpts []memwatch.Option
+	if d := cfg.GPU.Interval.Duration; d > 0 {
+		gpuOpts = append(gpuOpts, memwatch.WithInterval(d))
+	}
+	if cfg.GPU.Off {
+		s.Notice("GPU measurement is off (gpu: {off: true}): no GPU metrics")
+	} else if g, err := memwatch.OpenGPU(gpuOpts...); err != nil {
 		s.Notice("%s", memwatch.Notice(err))
 	} else {
 		s.gpu = g
@@ -116,6 +122,7 @@ func (s *Suite) ConfigLines() [][2]string {
 		i := s.gpu.Info()
 		out = append(out,
 			[2]string{"gpu", i.Name},
+			[2]string{"gpu-sample-interval", s.Config.GPU.Interval.String()},
 			[2]string{"gpu-count", fmt.Sprint(i.Count)},
 			[2]string{"gpu-driver", i.Driver},
 			[2]string{"gpu-memory-B", fmt.Sprint(i.Memory)})

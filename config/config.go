@@ -35,6 +35,8 @@ type Config struct {
 	ModelsDir string `yaml:"models_dir"`
 	// Ollama configures the Ollama server used by models with backend ollama.
 	Ollama OllamaConfig `yaml:"ollama"`
+	// GPU configures GPU measurement (NVML).
+	GPU GPUConfig `yaml:"gpu"`
 	// Models are the models to benchmark, in order.
 	Models []Model `yaml:"models"`
 }
@@ -54,6 +56,16 @@ type OllamaConfig struct {
 	// Parallel is the number of requests a started server serves at once per
 	// model (OLLAMA_NUM_PARALLEL). Default 1; raise it for load generation.
 	Parallel int `yaml:"num_parallel"`
+}
+
+// GPUConfig configures GPU measurement. The zero value measures every NVIDIA GPU
+// there is, sampling per-process memory every 10 ms.
+type GPUConfig struct {
+	// Off turns GPU measurement off: no GPU metrics, no NVML queries.
+	Off bool `yaml:"off"`
+	// Interval is how often per-process GPU memory (and power) is sampled.
+	// Default 10ms.
+	Interval Duration `yaml:"interval"`
 }
 
 // Model is one model to benchmark.
@@ -198,6 +210,9 @@ func (c *Config) setDefaults() {
 	}
 	if !strings.Contains(c.Ollama.Host, "://") {
 		c.Ollama.Host = "http://" + c.Ollama.Host
+	}
+	if c.GPU.Interval.Duration == 0 {
+		c.GPU.Interval.Duration = 10 * time.Millisecond
 	}
 	if c.Ollama.Parallel == 0 {
 		c.Ollama.Parallel = 1
