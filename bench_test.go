@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -68,84 +67,82 @@ func openSuite(b *testing.B) *bench.Suite {
 	return suite
 }
 
-// BenchmarkGenerate runs every model×prompt pair of the configuration: one
-// streamed generation per iteration, after the configured warm-up.
-func BenchmarkGenerate(b *testing.B) {
+// eachModel runs body as the sub-benchmark model=M of every opened model whose
+// configuration has (load true) or lacks (load false) a load: section, printing the
+// model's configuration lines first; it skips when there is none.
+func eachModel(b *testing.B, load bool, body func(b *testing.B, s *bench.Suite, m *bench.Model)) {
 	s := openSuite(b)
-	if !slices.ContainsFunc(s.Config.Models, func(m config.Model) bool { return m.Load == nil }) {
-		b.Skip("no model without a load: section")
+	want := func(m config.Model) bool { return (m.Load != nil) == load }
+	if !slices.ContainsFunc(s.Config.Models, want) {
+		b.Skip("no model of this kind in the configuration")
 	}
-	ctx := context.Background()
 	for _, mc := range s.Config.Models {
-		if mc.Load != nil {
-			continue // a load-generation model: BenchmarkLoad
+		if !want(mc) {
+			continue
 		}
 		b.Run("model="+bench.Sanitize(mc.Name), func(b *testing.B) {
-			m, err := s.OpenModel(ctx, mc)
+			m, err := s.OpenModel(context.Background(), mc)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer m.Close()
 			printModelLines(m)
-			for _, p := range s.Prompts {
-				c := m.Case(p)
-				warm := s.Config.Warmup
-				b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
-					runCase(ctx, b, c, &warm)
-				})
-			}
+			body(b, s, m)
 		})
 	}
+}
+
+// BenchmarkGenerate runs every model×prompt pair of the configuration: one
+// streamed generation per iteration, after the configured warm-up.
+func BenchmarkGenerate(b *testing.B) {
+	eachModel(b, false, func(b *testing.B, s *bench.Suite, m *bench.Model) {
+		for _, p := range s.Prompts {
+			c := m.Case(p)
+			warm := s.Config.Warmup
+			b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
+				runCase(context.Background(), b, c, &warm)
+			})
+		}
+	})
 }
 
 // BenchmarkLoad runs every load-generation model (one with a load: section) at
 // each point of its sweep: BenchmarkLoad/model=M/concurrency=N or …/rate=R. One
 // iteration is one whole run of the point; the metrics of several are merged.
 func BenchmarkLoad(b *testing.B) {
-	s := openSuite(b)
-	if !slices.ContainsFunc(s.Config.Models, func(m config.Model) bool { return m.Load != nil }) {
-		b.Skip("no model with a load: section")
-	}
-	ctx := context.Background()
-	for _, mc := range s.Config.Models {
-		if mc.Load == nil {
-			continue
+	eachModel(b, true, func(b *testing.B, s *bench.Suite, m *bench.Model) {
+		cases, err := s.LoadCases(m)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run("model="+bench.Sanitize(mc.Name), func(b *testing.B) {
-			m, err := s.OpenModel(ctx, mc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
-			printModelLines(m)
-			cases, err := s.LoadCases(m)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, c := range cases {
-				b.Run(strings.TrimPrefix(c.Name(), "model="+bench.Sanitize(mc.Name)+"/"), func(b *testing.B) {
-					var total *loadgen.Report
-					for b.Loop() {
-						r, err := c.Run(ctx)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if total == nil {
-							total = r
-						} else {
-							total.Merge(r)
-						}
-					}
-					ms, err := c.Metrics(total)
+		for _, c := range cases {
+			b.Run(c.Point.Name, func(b *testing.B) {
+				var total *loadgen.Report
+				for b.Loop() {
+					r, err := c.Run(context.Background())
 					if err != nil {
-						b.Error(err)
+						b.Fatal(err)
 					}
-					for _, m := range ms {
-						b.ReportMetric(m.Value, m.Unit)
+					if total == nil {
+						total = r
+					} else {
+						total.Merge(r)
 					}
-				})
-			}
-		})
+				}
+				ms, err := c.Metrics(total)
+				if err != nil {
+					b.Error(err)
+				}
+				report(b, ms)
+			})
+		}
+	})
+}
+
+// report reports the metrics of a case.
+func report(b *testing.B, ms []bench.Metric) {
+	for _, m := range ms {
+		b.ReportMetric(m.Value, m.Unit)
 	}
 }
 
@@ -173,9 +170,7 @@ func runCase(ctx context.Context, b *testing.B, c *bench.Case, warm *int) {
 	if err != nil {
 		b.Error(err)
 	}
-	for _, m := range ms {
-		b.ReportMetric(m.Value, m.Unit)
-	}
+	report(b, ms)
 }
 
 // printModelLines prints the model's configuration lines. A parent benchmark runs

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -18,40 +16,17 @@ import (
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama"
+	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
 
-// engine starts a private server for the test, or skips (fails under
-// LLMBENCH_REQUIRE_ENGINE=1, as in make test) when there is no ollama binary.
-func engine(t *testing.T) *ollama.Server {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no real engine")
-	}
-	if _, err := ollama.FindBinary(); err != nil {
-		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but %v", err)
-		}
-		t.Skipf("no real engine: %v (run make test to build it)", err)
-	}
-	srv, err := ollama.StartServer(context.Background(), ollama.ServerOptions{ModelsDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Stop() })
-	return srv
-}
+// engine starts a private server for the test (see ollamatest).
+func engine(t *testing.T) *ollama.Server { return ollamatest.Start(t) }
 
 // synthetic registers a synthetic preset on srv and returns its server name.
 func synthetic(t *testing.T, srv *ollama.Server, spec string) string {
-	t.Helper()
-	sp, err := synth.ParseSpec(spec)
-	require.NoError(t, err)
-	dir := filepath.Join(os.TempDir(), "llmbench-test-models")
-	path, err := synth.WriteFile(dir, sp)
-	require.NoError(t, err)
-	name := "llmbench-test-" + sp.String()
-	require.NoError(t, ollama.Register(context.Background(), srv.URL, name, path))
-	return name
+	return ollamatest.Synthetic(t, srv, spec)
 }
 
 func model(name string, maxTokens int) config.Model {

@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/backends/ollama"
+	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
-	"github.com/llmbench/llmbench/synth"
 )
 
 // ollamaModel returns a model config for a real Ollama: the one named by
@@ -101,34 +99,8 @@ func TestOllamaLoad(t *testing.T) {
 }
 
 // privateOllama starts the engine llmbench builds on a free loopback port with a
-// synthetic tiny-llama, or skips without it.
+// synthetic tiny-llama, or skips without it (see ollamatest).
 func privateOllama(t *testing.T) (url, model string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no real engine")
-	}
-	if _, err := ollama.FindBinary(); err != nil {
-		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but %v", err)
-		}
-		t.Skipf("no real Ollama: %v; or set LLMBENCH_OLLAMA_URL and LLMBENCH_OLLAMA_MODEL", err)
-	}
-	srv, err := ollama.StartServer(context.Background(), ollama.ServerOptions{ModelsDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	sp, err := synth.ParseSpec("tiny-llama")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path, err := synth.WriteFile(filepath.Join(os.TempDir(), "llmbench-test-models"), sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model = "llmbench-test-tiny-llama:f16"
-	if err := ollama.Register(context.Background(), srv.URL, model, path); err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL.String(), model
+	srv := ollamatest.Start(t)
+	return srv.URL.String(), ollamatest.Synthetic(t, srv, "tiny-llama")
 }

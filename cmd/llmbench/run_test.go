@@ -14,26 +14,19 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
 	"github.com/llmbench/llmbench/synth"
 )
 
-// needEngine skips without the real engine, or fails under LLMBENCH_REQUIRE_ENGINE=1.
+// needEngine points LLMBENCH_OLLAMA at the repository's engine when unset, then
+// skips without it (fails under LLMBENCH_REQUIRE_ENGINE=1).
 func needEngine(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no real engine")
-	}
-	bin := os.Getenv("LLMBENCH_OLLAMA")
-	if bin == "" {
-		bin, _ = filepath.Abs("../../bin/ollama")
+	if os.Getenv("LLMBENCH_OLLAMA") == "" {
+		bin, _ := filepath.Abs("../../bin/ollama")
 		t.Setenv("LLMBENCH_OLLAMA", bin)
 	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("LLMBENCH_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("LLMBENCH_REQUIRE_ENGINE=1 but no engine: %v", err)
-		}
-		t.Skipf("no real engine (%v): run make test", err)
-	}
+	ollamatest.NeedEngine(t)
 }
 
 // writeConfig writes a configuration for the test whose paths are absolute.
@@ -41,7 +34,7 @@ func writeConfig(t *testing.T, body string) (cfg, out string) {
 	t.Helper()
 	dir := t.TempDir()
 	prompts, _ := filepath.Abs("../../testdata/prompts.jsonl")
-	models := filepath.Join(os.TempDir(), "llmbench-test-models")
+	models := ollamatest.ModelsDir()
 	out = filepath.Join(dir, "out")
 	text := strings.NewReplacer("$PROMPTS", prompts, "$MODELS", models, "$OUT", out).Replace(body)
 	cfg = filepath.Join(dir, "bench.yaml")
