@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke load test ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke load test test-llamacpp ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -39,7 +39,13 @@ load: ollama build
 ## Go-native benchmark path on tiny models, read back by stock benchstat
 test: ollama vet lint
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) test-llamacpp
 	$(MAKE) bench-smoke
+
+## test-llamacpp: the in-process llama.cpp engine, built with the flags of make ollama
+CGO_LLAMA := CGO_CPPFLAGS="-I$(CURDIR)/bin/.include" CGO_CFLAGS="-O3 -march=native" CGO_CXXFLAGS="-O3 -march=native"
+test-llamacpp: ollama
+	$(CGO_LLAMA) $(GO) test -count=1 -timeout 15m -tags llamacpp ./backends/llamacpp/...
 
 bench-smoke:
 	mkdir -p outputs/smoke

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/llmbench/llmbench"
 	"github.com/llmbench/llmbench/backends"
@@ -101,6 +102,19 @@ func BenchmarkGenerate(b *testing.B) {
 			warm := s.Config.Warmup
 			b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
 				runCase(context.Background(), b, c, &warm)
+			})
+		}
+		for _, l := range m.LlamaBenches() {
+			b.Run("prompt="+l.Name, func(b *testing.B) {
+				var ds []time.Duration
+				for b.Loop() {
+					d, err := l.Run(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					ds = append(ds, d)
+				}
+				report(b, l.Metrics(ds))
 			})
 		}
 	})

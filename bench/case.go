@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"sync/atomic"
 
 	"github.com/llmbench/llmbench/backends"
@@ -171,4 +172,50 @@ func (c *Case) quality(rs []*backends.Result) []Metric {
 		out = append(out, Metric{"agreement", quality.Agreement(c.texts)})
 	}
 	return out
+}
+
+// PrefillDecoder is implemented by in-process engines that can time llama-bench's
+// two cases: prefill of n tokens (pp<n>) and generation of n tokens (tg<n>).
+type PrefillDecoder interface {
+	PP(ctx context.Context, n int) (time.Duration, error)
+	TG(ctx context.Context, n int) (time.Duration, error)
+}
+
+// LlamaBench is one llama-bench-style case: pp<N> or tg<N>.
+type LlamaBench struct {
+	Name   string // "pp512" or "tg128"
+	Tokens int
+	Unit   string // "prompt-tokens/s" or "tokens/s"
+	run    func(ctx context.Context, n int) (time.Duration, error)
+}
+
+// LlamaBenches returns llama-bench's default cases, pp512 and tg128, for a model
+// whose engine can time them; none otherwise.
+func (m *Model) LlamaBenches() []*LlamaBench {
+	pd, ok := m.Backend.(PrefillDecoder)
+	if !ok {
+		return nil
+	}
+	return []*LlamaBench{
+		{Name: "pp512", Tokens: 512, Unit: "prompt-tokens/s", run: pd.PP},
+		{Name: "tg128", Tokens: 128, Unit: "tokens/s", run: pd.TG},
+	}
+}
+
+// Run times the case once.
+func (l *LlamaBench) Run(ctx context.Context) (time.Duration, error) { return l.run(ctx, l.Tokens) }
+
+// Metrics returns the mean time per run (ns/op) and the rate, Σ tokens ÷ Σ time.
+func (l *LlamaBench) Metrics(ds []time.Duration) []Metric {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	if sum <= 0 {
+		return nil
+	}
+	return []Metric{
+		{"ns/op", float64(sum) / float64(len(ds))},
+		{l.Unit, float64(l.Tokens*len(ds)) / sum.Seconds()},
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/llamacpp"
 	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/backends/transformers"
@@ -241,6 +242,18 @@ func (s *Suite) backend(ctx context.Context, m config.Model, info map[string]str
 			return nil, err
 		}
 		return withPID{b, s.ollamaPID(host)}, nil
+	case "llamacpp":
+		path := m.Model
+		if spec, ok := m.Synthetic(); ok {
+			sp, p, err := s.synthesize(spec)
+			if err != nil {
+				return nil, err
+			}
+			path = p
+			info["model-synthetic"] = "true"
+			info["model-params"] = fmt.Sprint(sp.Params())
+		}
+		return llamacpp.New(ctx, path, m)
 	case "transformers":
 		if _, ok := m.Synthetic(); ok {
 			info["model-synthetic"] = "true"
