@@ -36,7 +36,7 @@ var Presets = []Preset{
 	{Name: "tiny-gpt2", Arch: ArchGPT2, Layers: 2, Embedding: 128, Heads: 4, KVHeads: 4, FFN: 512, Vocab: 2048, Context: 1024},
 	{Name: "distilgpt2", Arch: ArchGPT2, Layers: 6, Embedding: 768, Heads: 12, KVHeads: 12, FFN: 3072, Vocab: 50257, Context: 1024},
 	{Name: "gpt2-medium", Arch: ArchGPT2, Layers: 24, Embedding: 1024, Heads: 16, KVHeads: 16, FFN: 4096, Vocab: 50257, Context: 1024},
-	{Name: "llama-1.3b", Arch: ArchLlama, Layers: 24, Embedding: 2048, Heads: 16, KVHeads: 16, FFN: 5504, Vocab: 32000, Context: 2048, RopeBase: 10000},
+	{Name: "llama-1.3b", Arch: ArchLlama, Layers: 24, Embedding: 2048, Heads: 16, KVHeads: 16, FFN: 5504, Vocab: 32000, Context: 4096, RopeBase: 10000},
 	{Name: "llama-8b", Arch: ArchLlama, Layers: 32, Embedding: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Vocab: 128256, Context: 8192, RopeBase: 500000},
 }
 
