@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"sync/atomic"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
