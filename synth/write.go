@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -45,7 +46,7 @@ func WriteFile(dir string, spec Spec) (path string, err error) {
 func WriteFileContext(ctx context.Context, dir string, spec Spec) (path string, err error) {
 	path = filepath.Join(dir, spec.FileName())
 	want := spec.Size()
-	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == want {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == want && sameHeader(path, spec) {
 		return path, nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("synth: %w", err)
@@ -273,4 +274,24 @@ func (cw *chunkWriter) flush() {
 		_, cw.err = cw.w.Write(cw.buf[:cw.off])
 	}
 	cw.off = 0
+}
+
+// sameHeader reports whether the file at path starts with spec's header (metadata
+// and tensor infos): a preset whose metadata changed without changing the file's
+// size (a context length, say) is written again.
+func sameHeader(path string, spec Spec) bool {
+	var want bytes.Buffer
+	if _, err := WriteHeader(&want, spec); err != nil {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(f, got); err != nil {
+		return false
+	}
+	return bytes.Equal(got, want.Bytes())
 }
