@@ -365,15 +365,17 @@ func TestWriteFileIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A file of the right size is kept; one of another size is rewritten.
+	// A file of the right size but not the preset's header is rewritten (an
+	// intact one is kept: TestWriteFileRewritesStaleHeader); one of another size
+	// is rewritten.
 	if err := os.WriteFile(path, make([]byte, spec.Size()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := WriteFile(dir, spec); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(path); !bytes.Equal(b[:4], []byte{0, 0, 0, 0}) {
-		t.Error("an existing file of the right size was rewritten")
+	if b, _ := os.ReadFile(path); !bytes.Equal(b[:4], []byte("GGUF")) {
+		t.Error("a file of the right size without the preset's header was kept")
 	}
 	if err := os.WriteFile(path, []byte("short"), 0o644); err != nil {
 		t.Fatal(err)
