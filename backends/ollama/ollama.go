@@ -146,14 +146,12 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	return r, nil
 }
 
-// wrap names the model in err and explains the errors users meet first.
+// wrap names the model in err and says how to get a model the server lacks.
 func (b *Backend) wrap(err error) error {
 	var se api.StatusError
-	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("ollama: model %s: %q is not on the server at %s: pull it with `ollama pull %s` (or use a synthetic:PRESET model): %w",
-			b.cfgName, b.name, b.host, b.name, err)
-	}
-	if strings.Contains(err.Error(), "not found") && strings.Contains(err.Error(), b.name) {
+	missing := errors.As(err, &se) && se.StatusCode == http.StatusNotFound ||
+		strings.Contains(err.Error(), "not found") && strings.Contains(err.Error(), b.name)
+	if missing {
 		return fmt.Errorf("ollama: model %s: %q is not on the server at %s: pull it with `ollama pull %s` (or use a synthetic:PRESET model): %w",
 			b.cfgName, b.name, b.host, b.name, err)
 	}
@@ -172,14 +170,14 @@ func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
 	if err := b.waitUnloaded(ctx); err != nil {
 		return 0, err
 	}
+	// The empty-prompt answer carries no load_duration in v0.17.4: the client's
+	// wall time is the measure.
 	start := time.Now()
-	var load time.Duration
 	err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: b.keepAlive(), Options: b.options(0, nil)},
-		func(r api.GenerateResponse) error { load = r.LoadDuration; return nil })
+		func(api.GenerateResponse) error { return nil })
 	if err != nil {
 		return 0, b.wrap(err)
 	}
-	_ = load // the empty-prompt answer carries no load_duration in v0.17.4
 	return time.Since(start), nil
 }
 
