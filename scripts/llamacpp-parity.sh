@@ -10,8 +10,14 @@
 # is killed on exit.
 #
 # Environment (defaults): MODEL (llama-1.3b:q8_0), THREADS (2), PROMPT_TOKENS (512),
-# TOKENS (128), REPS (5), MODELS_DIR (models), OUT (outputs/llamacpp-parity),
-# PARITY_FLAGS (extra flags for the driver, e.g. "-mmap" or "-flash off"),
+# TOKENS (128), REPS (5), MODELS_DIR ($HOME/.cache/llmbench/models: a private folder,
+# so that nobody's clean-up of ./models removes the file mid-run), OUT
+# (outputs/llamacpp-parity),
+# PARITY_FLAGS (flags for the driver; default "-wait 5m -retries 2 -reload": before
+# each run wait up to 5 minutes for a quiet 2-second window, run again, up to
+# twice, a run during which other processes took 5% of the CPU or more, and load
+# the model again in both engines before every repetition; add e.g.
+# "-ollama-nostream", "-mmap" or "-flash off"),
 # MAX_LOAD (wait, up to 10 min, until the 1-minute load average is below this
 # before starting; empty: don't wait).
 set -euo pipefail
@@ -23,9 +29,9 @@ THREADS=${THREADS:-2}
 PROMPT_TOKENS=${PROMPT_TOKENS:-512}
 TOKENS=${TOKENS:-128}
 REPS=${REPS:-5}
-MODELS_DIR=${MODELS_DIR:-models}
+MODELS_DIR=${MODELS_DIR:-$HOME/.cache/llmbench/models}
 OUT=${OUT:-outputs/llamacpp-parity}
-PARITY_FLAGS=${PARITY_FLAGS:-}
+PARITY_FLAGS=${PARITY_FLAGS:--wait 5m -retries 2 -reload}
 ollama=$root/bin/ollama
 [ -x "$ollama" ] || { echo "no $ollama: run make ollama first" >&2; exit 1; }
 
@@ -70,7 +76,8 @@ curl -fsS "$host/api/version" >/dev/null || { echo "ollama serve did not answer;
 
 name=parity
 printf 'FROM %s\n' "$gguf" >"$work/Modelfile"
-OLLAMA_HOST=127.0.0.1:$port "$ollama" create "$name" -f "$work/Modelfile" >/dev/null
+OLLAMA_HOST=127.0.0.1:$port "$ollama" create "$name" -f "$work/Modelfile" >/dev/null 2>&1 ||
+  { echo "ollama create failed; see $OUT/ollama.log" >&2; exit 1; }
 
 # One request by hand: the server's own counts and durations.
 curl -fsS "$host/api/generate" -d "{\"model\":\"$name\",\"prompt\":\"hello there\",\"raw\":true,\"stream\":false,
@@ -89,9 +96,9 @@ fi
   echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.md" >&2
 # shellcheck disable=SC2086
-"$OUT/parity" -gguf "$gguf" -ollama "$host" -name "$name" -threads "$THREADS" \
+"$OUT/parity" -gguf "$gguf" -ollama "$host" -name "$name" -ollama-pid "$server_pid" -threads "$THREADS" \
   -prompt-tokens "$PROMPT_TOKENS" -tokens "$TOKENS" -reps "$REPS" -json "$OUT/runs.jsonl" $PARITY_FLAGS |
   tee -a "$OUT/summary.md"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.md" >&2
 # Which runner served the model (llama.cpp's "go runner" or Ollama's engine), and its settings.
-grep -aE 'starting go runner|starting ollama engine|flash_attn|n_threads|n_ctx  |n_batch|use_mmap|llama_context: ' "$OUT/ollama.log" | head -n 20 >&2 || true
+grep -aE 'msg=load |starting go runner|starting ollama engine|flash_attn|n_threads|n_ctx  |n_batch|use_mmap|llama_context: ' "$OUT/ollama.log" | head -n 40 >&2 || true

@@ -16,8 +16,9 @@
 // # What is measured
 //
 // [Backend.Generate] tokenizes the prompt (BOS added, special tokens parsed, no
-// chat template), clears the KV cache (every generation is a cold prefill: no
-// prefix cache), evaluates the prompt in batches of options.batch tokens, then
+// chat template), empties the KV cache as Ollama's runner does
+// (llama_memory_seq_rm; every generation is a cold prefill: no prefix cache),
+// evaluates the prompt in batches of options.batch tokens, then
 // decodes one token per step. Each step is timed with time.Now() on both sides:
 // the time after the token is sampled is its chunk time in
 // [backends.Result.Chunks] (one chunk per token, also when a token's text is empty
@@ -42,10 +43,16 @@
 // allocated memory, as Ollama does on a machine without GPU. [WithMmap] and
 // [WithFlashAttention] change the last two.
 //
+// ggml's threads meet at a spinning barrier after every operation, so more
+// threads than idle cores is slow: on a loaded 2-core machine a 2-thread decode
+// can run ten times slower than a 1-thread one. Measure with the machine quiet,
+// or with fewer threads than cores.
+//
 // # Memory
 //
 // The model lives in this process, so [Backend.EnginePID] is os.Getpid() and
 // memory is this process's RSS. [Backend.Close] frees the context, the batch and
-// the model; the memory returns to the system (glibc returns large blocks at
-// once).
+// the model, then calls malloc_trim, so that the RSS returns to within a few MiB
+// of where it was (without the trim, glibc keeps tens of MiB of llama.cpp's
+// freed buffers).
 package llamacpp

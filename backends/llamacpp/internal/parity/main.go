@@ -86,10 +86,11 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	mmap := fs.Bool("mmap", false, "in-process: map the file (Ollama on a CPU does not)")
 	flash := fs.String("flash", "auto", "in-process flash attention: auto, on or off")
 	only := fs.String("only", "", "measure only this engine: in-process or ollama")
+	reload := fs.Bool("reload", false, "load the model again in both engines before every repetition")
 	nostream := fs.Bool("ollama-nostream", false, "also measure Ollama answering without streaming (a third engine, ollama-nostream)")
 	jsonOut := fs.String("json", "", "write every run as a JSON line to this file")
 	ollamaPID := fs.Int("ollama-pid", 0, "the Ollama server's process id, to tell its CPU time from other processes'")
-	quiet := fs.Float64("quiet", 0.1, "a run is quiet when other processes took less than this share of the CPU")
+	quiet := fs.Float64("quiet", 0.05, "a run is quiet when other processes took less than this share of the CPU")
 	wait := fs.Duration("wait", 0, "before each run, wait up to this long for a 2-second window in which other processes are quiet")
 	retries := fs.Int("retries", 0, "run again, up to this many times, a run during which other processes were not quiet")
 	write := fs.String("write", "", "write the synthetic model PRESET[:TYPE] into -dir, print its path and exit")
@@ -125,15 +126,30 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	m := config.Model{Name: "parity", Options: opts}
 
 	var engines []engine
-	if *only != "ollama" {
+	var lc *llamacpp.Backend
+	defer func() {
+		if lc != nil {
+			lc.Close()
+		}
+	}()
+	load := func() error {
+		if lc != nil {
+			lc.Close()
+		}
 		start := time.Now()
-		lc, err := llamacpp.New(ctx, *gguf, m, llamacpp.WithMmap(*mmap), llamacpp.WithFlashAttention(flashOpt))
-		if err != nil {
+		var err error
+		if lc, err = llamacpp.New(ctx, *gguf, m, llamacpp.WithMmap(*mmap), llamacpp.WithFlashAttention(flashOpt)); err != nil {
 			return err
 		}
-		defer lc.Close()
 		fmt.Fprintf(stderr, "in-process: loaded %s in %v\n", *gguf, time.Since(start).Round(time.Millisecond))
-		engines = append(engines, engine{"in-process", lc})
+		engines[0].b = lc
+		return nil
+	}
+	if *only != "ollama" {
+		engines = append(engines, engine{name: "in-process"})
+		if err := load(); err != nil {
+			return err
+		}
 	}
 	if *only != "in-process" {
 		u, err := url.Parse(*host)
@@ -156,10 +172,11 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		sb.WriteByte(' ')
 	}
 	body := sb.String()
-	prompt := func(rep int) string { return "run " + strconv.Itoa(rep) + ": " + body }
-	var tok *llamacpp.Backend
-	if lc, ok := engines[0].b.(*llamacpp.Backend); ok {
-		tok = lc
+	// Every run gets its own prompt: the engines share nothing, and Ollama's one
+	// cache slot holds the previous run's prompt.
+	prompt := func(run int) string { return fmt.Sprintf("run %04d: %s", run, body) }
+	runs := 0
+	if lc != nil {
 		for {
 			t, err := lc.Tokenize(prompt(0))
 			if err != nil {
@@ -175,11 +192,11 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	// cache, whose last prompt was prev: their common prefix, less one when that
 	// is all of p. Ollama's prompt_eval_count counts them; its duration does not.
 	cached := func(prev, p string) int {
-		if tok == nil || prev == "" {
+		if lc == nil || prev == "" {
 			return 0
 		}
-		a, err1 := tok.Tokenize(prev)
-		b, err2 := tok.Tokenize(p)
+		a, err1 := lc.Tokenize(prev)
+		b, err2 := lc.Tokenize(p)
 		if err1 != nil || err2 != nil {
 			return 0
 		}
@@ -206,17 +223,47 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	enc := json.NewEncoder(jw)
 
 	// Warm-up: one untimed generation each (loads Ollama's runner, faults pages in).
-	for _, e := range engines {
-		if _, err := e.b.Generate(ctx, backends.Request{Prompt: prompt(-1), MaxTokens: 8}); err != nil {
-			return fmt.Errorf("%s warm-up: %w", e.name, err)
+	warm := func() error {
+		for _, e := range engines {
+			if _, err := e.b.Generate(ctx, backends.Request{Prompt: prompt(-1), MaxTokens: 8}); err != nil {
+				return fmt.Errorf("%s warm-up: %w", e.name, err)
+			}
+			if e.name != "in-process" {
+				lastOllama = prompt(-1)
+			}
 		}
-		if e.name != "in-process" {
-			lastOllama = prompt(-1)
+		return nil
+	}
+	if err := warm(); err != nil {
+		return err
+	}
+	// reloadAll loads the model again in both engines: where a load's memory
+	// lands changes the decode rate by several percent from load to load.
+	reloadAll := func() error {
+		for _, e := range engines {
+			switch b := e.b.(type) {
+			case *llamacpp.Backend:
+				if err := load(); err != nil {
+					return err
+				}
+			case *ollama.Backend:
+				start := time.Now()
+				if _, err := b.Load(ctx); err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "ollama: reloaded in %v\n", time.Since(start).Round(time.Millisecond))
+			}
 		}
+		return warm()
 	}
 
 	var recs []record
 	for rep := range *reps {
+		if *reload && rep > 0 {
+			if err := reloadAll(); err != nil {
+				return err
+			}
+		}
 		// Rotate the order, so no engine always runs first or after the same one.
 		order := append(append([]engine(nil), engines[rep%len(engines):]...), engines[:rep%len(engines)]...)
 		for _, e := range order {
@@ -224,14 +271,16 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 				if *wait > 0 {
 					waitQuiet(*ollamaPID, *quiet, *wait)
 				}
-				rec, err := measure(ctx, e, rep, prompt(rep), *tokens, *ollamaPID)
+				runs++
+				p := prompt(runs)
+				rec, err := measure(ctx, e, rep, p, *tokens, *ollamaPID)
 				if err != nil {
 					return err
 				}
 				if e.name != "in-process" {
-					rec.PromptCached = cached(lastOllama, prompt(rep))
+					rec.PromptCached = cached(lastOllama, p)
 					rec.PromptEvalN -= rec.PromptCached
-					lastOllama = prompt(rep)
+					lastOllama = p
 				}
 				recs = append(recs, rec)
 				if err := enc.Encode(rec); err != nil {
