@@ -16,6 +16,7 @@ import (
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
+	"github.com/llmbench/llmbench/metric"
 )
 
 var configFlag = flag.String("llmbench.config", "", "benchmark configuration `file` (default $LLMBENCH_CONFIG, else "+llmbench.DefaultConfig+")")
@@ -49,7 +50,7 @@ func TestMain(m *testing.M) {
 		for _, kv := range suite.ConfigLines() {
 			fmt.Printf("%s: %s\n", kv[0], kv[1])
 		}
-		for _, l := range bench.UnitLines(bench.Units) {
+		for _, l := range metric.UnitLines() {
 			fmt.Println(l)
 		}
 	}

@@ -107,12 +107,12 @@ func (c *Case) gpuMetrics(rs []*backends.Result) []Metric {
 	for _, r := range rs {
 		tokens += r.OutputTokens
 	}
-	out := []Metric{{"peak-vram-B", float64(g.PeakVRAM)}}
+	out := []Metric{{Unit: "peak-vram-B", Value: float64(g.PeakVRAM)}}
 	if tokens > 0 && g.EnergyJ > 0 {
-		out = append(out, Metric{"J/token", g.EnergyJ / float64(tokens)})
+		out = append(out, Metric{Unit: "J/token", Value: g.EnergyJ / float64(tokens)})
 	}
 	if g.AvgPowerW > 0 {
-		out = append(out, Metric{"avg-power-W", g.AvgPowerW})
+		out = append(out, Metric{Unit: "avg-power-W", Value: g.AvgPowerW})
 	}
 	return out
 }
@@ -123,17 +123,17 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 	gm := c.gpuMetrics(rs) // first: it ends the GPU case whatever follows
 	out := Timing(rs)
 	if c.Model.Load > 0 {
-		out = append(out, Metric{"load-ns", float64(c.Model.Load)})
+		out = append(out, Metric{Unit: "load-ns", Value: float64(c.Model.Load)})
 	}
 	if mem := c.Model.Memory; mem != nil {
 		peak, err := mem.Peak()
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", c, err)
 		}
-		out = append(out, Metric{"peak-rss-B", float64(peak)})
+		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	if c.Model.AfterLoad > 0 {
-		out = append(out, Metric{"rss-after-load-B", float64(c.Model.AfterLoad)})
+		out = append(out, Metric{Unit: "rss-after-load-B", Value: float64(c.Model.AfterLoad)})
 	}
 	out = append(out, gm...)
 	var engineMem uint64
@@ -141,7 +141,7 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 		engineMem = max(engineMem, r.EngineMemory)
 	}
 	if engineMem > 0 {
-		out = append(out, Metric{"engine-peak-alloc-B", float64(engineMem)})
+		out = append(out, Metric{Unit: "engine-peak-alloc-B", Value: float64(engineMem)})
 	}
 	return append(out, c.quality(rs)...), nil
 }
@@ -157,19 +157,19 @@ func (c *Case) quality(rs []*backends.Result) []Metric {
 	for _, r := range rs {
 		c.texts = append(c.texts, r.Text)
 		for _, m := range quality.Metrics(quality.Input{Text: r.Text, Reference: c.Prompt.Reference}) {
-			if n[m.Name] == 0 {
-				names = append(names, m.Name)
+			if n[m.Unit] == 0 {
+				names = append(names, m.Unit)
 			}
-			sum[m.Name] += m.Value
-			n[m.Name]++
+			sum[m.Unit] += m.Value
+			n[m.Unit]++
 		}
 	}
 	var out []Metric
 	for _, name := range names {
-		out = append(out, Metric{name, sum[name] / float64(n[name])})
+		out = append(out, Metric{Unit: name, Value: sum[name] / float64(n[name])})
 	}
 	if len(c.texts) >= 2 {
-		out = append(out, Metric{"agreement", quality.Agreement(c.texts)})
+		out = append(out, Metric{Unit: "agreement", Value: quality.Agreement(c.texts)})
 	}
 	return out
 }
@@ -215,7 +215,7 @@ func (l *LlamaBench) Metrics(ds []time.Duration) []Metric {
 		return nil
 	}
 	return []Metric{
-		{"ns/op", float64(sum) / float64(len(ds))},
-		{l.Unit, float64(l.Tokens*len(ds)) / sum.Seconds()},
+		{Unit: "ns/op", Value: float64(sum) / float64(len(ds))},
+		{Unit: l.Unit, Value: float64(l.Tokens*len(ds)) / sum.Seconds()},
 	}
 }

@@ -58,14 +58,14 @@ func (c *LoadCase) Run(ctx context.Context) (*loadgen.Report, error) {
 func (c *LoadCase) Metrics(r *loadgen.Report) ([]Metric, error) {
 	var out []Metric
 	for _, m := range r.Metrics() {
-		out = append(out, Metric{m.Name, m.Value})
+		out = append(out, Metric{Unit: m.Name, Value: m.Value})
 	}
 	if mem := c.Model.Memory; mem != nil {
 		peak, err := mem.Peak()
 		if err != nil {
 			return out, fmt.Errorf("model %s, %s: %w", c.Model.Config.Name, c.Point.Name, err)
 		}
-		out = append(out, Metric{"peak-rss-B", float64(peak)})
+		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	return out, nil
 }

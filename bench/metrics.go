@@ -4,85 +4,14 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/loadgen"
-	"github.com/llmbench/llmbench/quality"
+	"github.com/llmbench/llmbench/metric"
 )
 
-// Metric is one reported value, with its unit as Go benchmark output writes it
-// ("ttft-ns/op", "tokens/s").
-type Metric struct {
-	Unit  string
-	Value float64
-}
-
-// Unit describes a metric unit for `Unit … better=… assume=…` lines.
-type Unit struct {
-	Name   string // the unit as reported, without a trailing /op
-	Better string // "higher", "lower" or "" (no direction)
-	Exact  bool   // the value is deterministic (assume=exact)
-}
-
-// Units lists the units this package reports, for the Unit lines benchmark output
-// starts with. Definitions: docs/metrics.md.
-var Units = []Unit{
-	{Name: "ns", Better: "lower"},
-	{Name: "ttft-ns", Better: "lower"},
-	{Name: "tpot-ns", Better: "lower"},
-	{Name: "itl-p50-ns", Better: "lower"},
-	{Name: "itl-p99-ns", Better: "lower"},
-	{Name: "tokens/s", Better: "higher"},
-	{Name: "prompt-tokens/s", Better: "higher"},
-	{Name: "server-tokens/s", Better: "higher"},
-	{Name: "server-prompt-tokens/s", Better: "higher"},
-	{Name: "gen-tokens", Exact: true},
-	{Name: "prompt-tokens", Exact: true},
-	{Name: "load-ns", Better: "lower"},
-	{Name: "peak-rss-B", Better: "lower"},
-	{Name: "rss-after-load-B", Better: "lower"},
-	{Name: "peak-vram-B", Better: "lower"},
-	{Name: "engine-peak-alloc-B", Better: "lower"},
-	{Name: "J/token", Better: "lower"},
-	{Name: "avg-power-W", Better: "lower"},
-}
-
-func init() {
-	have := map[string]bool{}
-	for _, u := range Units {
-		have[u.Name] = true
-	}
-	for _, name := range loadgen.MetricNames() {
-		if d := loadgen.Direction(name); d != "" && !have[name] {
-			Units = append(Units, Unit{Name: name, Better: d})
-		}
-	}
-	for _, name := range quality.Names() {
-		if d := quality.Direction(name); d != "" {
-			Units = append(Units, Unit{Name: strings.TrimSuffix(name, "/op"), Better: d})
-		}
-	}
-}
-
-// UnitLines returns the `Unit` metadata lines for units.
-func UnitLines(units []Unit) []string {
-	var out []string
-	for _, u := range units {
-		line := "Unit " + u.Name
-		if u.Better != "" {
-			line += " better=" + u.Better
-		}
-		if u.Exact {
-			line += " assume=exact"
-		}
-		if u.Better != "" || u.Exact {
-			out = append(out, line)
-		}
-	}
-	return out
-}
+// Metric is one reported value (package metric has the one vocabulary).
+type Metric = metric.Metric
 
 // Timing returns the timing metrics of a set of generations of one case, as defined
 // in docs/metrics.md:
@@ -131,36 +60,36 @@ func Timing(rs []*backends.Result) []Metric {
 		gaps = append(gaps, r.ITL()...)
 	}
 	n := float64(len(rs))
-	out := []Metric{{"ns/op", float64(e2e) / n}}
+	out := []Metric{{Unit: "ns/op", Value: float64(e2e) / n}}
 	if ttft > 0 {
-		out = append(out, Metric{"ttft-ns/op", float64(ttft) / n})
+		out = append(out, Metric{Unit: "ttft-ns/op", Value: float64(ttft) / n})
 	}
 	if tpotN > 0 {
-		out = append(out, Metric{"tpot-ns/op", float64(tpot) / float64(tpotN)})
+		out = append(out, Metric{Unit: "tpot-ns/op", Value: float64(tpot) / float64(tpotN)})
 		if decode > 0 {
-			out = append(out, Metric{"tokens/s", float64(decodeTokens) / decode.Seconds()})
+			out = append(out, Metric{Unit: "tokens/s", Value: float64(decodeTokens) / decode.Seconds()})
 		}
 	}
 	if prompt > 0 && ttft > 0 {
-		out = append(out, Metric{"prompt-tokens/s", float64(prompt) / ttft.Seconds()})
+		out = append(out, Metric{Unit: "prompt-tokens/s", Value: float64(prompt) / ttft.Seconds()})
 	}
 	if srvEval > 0 && srvEvalN > 0 {
-		out = append(out, Metric{"server-tokens/s", float64(srvEvalN) / srvEval.Seconds()})
+		out = append(out, Metric{Unit: "server-tokens/s", Value: float64(srvEvalN) / srvEval.Seconds()})
 	}
 	if srvPrompt > 0 && srvPromptN > 0 {
-		out = append(out, Metric{"server-prompt-tokens/s", float64(srvPromptN) / srvPrompt.Seconds()})
+		out = append(out, Metric{Unit: "server-prompt-tokens/s", Value: float64(srvPromptN) / srvPrompt.Seconds()})
 	}
 	if gen > 0 {
-		out = append(out, Metric{"gen-tokens/op", float64(gen) / n})
+		out = append(out, Metric{Unit: "gen-tokens/op", Value: float64(gen) / n})
 	}
 	if prompt > 0 {
-		out = append(out, Metric{"prompt-tokens/op", float64(prompt) / n})
+		out = append(out, Metric{Unit: "prompt-tokens/op", Value: float64(prompt) / n})
 	}
 	if len(gaps) > 0 {
 		slices.Sort(gaps)
 		out = append(out,
-			Metric{"itl-p50-ns", float64(Percentile(gaps, 50))},
-			Metric{"itl-p99-ns", float64(Percentile(gaps, 99))})
+			Metric{Unit: "itl-p50-ns", Value: float64(Percentile(gaps, 50))},
+			Metric{Unit: "itl-p99-ns", Value: float64(Percentile(gaps, 99))})
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
 )
@@ -97,9 +96,4 @@ func TestSanitize(t *testing.T) {
 		assert.Equal(t, want, Sanitize(in), "Sanitize(%q)", in)
 	}
 	assert.Equal(t, "model=a_b/prompt=q-1_", CaseName("a/b", "q-1"))
-}
-
-func TestUnitLines(t *testing.T) {
-	lines := UnitLines([]Unit{{Name: "ttft-ns", Better: "lower"}, {Name: "gen-tokens", Exact: true}, {Name: "plain"}})
-	require.Equal(t, []string{"Unit ttft-ns better=lower", "Unit gen-tokens assume=exact"}, lines)
 }

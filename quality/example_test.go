@@ -73,8 +73,8 @@ func ExampleMetrics() {
 		Iterations: []string{"the cat sat", "the cat sat"},
 	})
 	for _, m := range ms {
-		// In a benchmark: b.ReportMetric(m.Value, m.Name), after the b.Loop loop.
-		fmt.Printf("%s %.4g\n", m.Name, m.Value)
+		// In a benchmark: b.ReportMetric(m.Value, m.Unit), after the b.Loop loop.
+		fmt.Printf("%s %.4g\n", m.Unit, m.Value)
 	}
 	// Output:
 	// out-words/op 12

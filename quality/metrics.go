@@ -3,15 +3,13 @@ package quality
 import (
 	"math"
 	"strings"
+
+	"github.com/llmbench/llmbench/metric"
 )
 
-// Metric is one named value, ready for testing.B.ReportMetric(m.Value, m.Name).
-type Metric struct {
-	// Name is the metric's unit in the benchmark format, one of [Names].
-	Name string
-	// Value is never NaN or infinite.
-	Value float64
-}
+// Metric is one named value, ready for testing.B.ReportMetric(m.Value, m.Unit):
+// its Unit is one of [Names] and its Value is never NaN or infinite.
+type Metric = metric.Metric
 
 // Input is what [Metrics] scores: one generation, and optionally what it is
 // compared with. The zero value of each optional field means "not given", and the
@@ -54,20 +52,6 @@ var names = []string{
 	nameRep4, nameMaxRepRun, nameRougeL, nameChrF, nameAgreement, nameAgreementR,
 }
 
-var directions = map[string]string{
-	nameTTR:        "higher",
-	nameMATTR:      "higher",
-	nameMTLD:       "higher",
-	nameDistinct1:  "higher",
-	nameDistinct2:  "higher",
-	nameRep4:       "lower",
-	nameMaxRepRun:  "lower",
-	nameRougeL:     "higher",
-	nameChrF:       "higher",
-	nameAgreement:  "higher",
-	nameAgreementR: "higher",
-}
-
 // Names returns every metric name [Metrics] can return, in its order:
 //
 //	out-words/op out-chars/op ttr mattr mtld distinct1 distinct2 rep4 max-rep-run
@@ -77,7 +61,13 @@ func Names() []string { return append([]string(nil), names...) }
 // Direction returns "higher" or "lower", the better direction of the named metric,
 // for a `Unit NAME better=DIRECTION` line; "" for the lengths, which have no better
 // direction, and for names this package does not know.
-func Direction(name string) string { return directions[name] }
+func Direction(name string) string {
+	i, ok := metric.Lookup(name)
+	if !ok || i.Family != metric.Quality {
+		return ""
+	}
+	return i.Better.String()
+}
 
 // Metrics computes every metric that applies to in, in the order of [Names]:
 //
@@ -94,7 +84,7 @@ func Metrics(in Input) []Metric {
 	ms := make([]Metric, 0, len(names))
 	add := func(name string, v float64) {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			ms = append(ms, Metric{Name: name, Value: v})
+			ms = append(ms, Metric{Unit: name, Value: v})
 		}
 	}
 	add(nameWords, float64(len(t.words)))

@@ -45,46 +45,46 @@ func TestMetrics(t *testing.T) {
 		want []Metric
 	}{
 		{"empty: lengths only", Input{}, []Metric{
-			{"out-words/op", 0}, {"out-chars/op", 0},
+			{Unit: "out-words/op", Value: 0}, {Unit: "out-chars/op", Value: 0},
 		}},
 		{"blank reference is none", Input{Text: "...", Reference: " \n"}, []Metric{
-			{"out-words/op", 0}, {"out-chars/op", 3},
+			{Unit: "out-words/op", Value: 0}, {Unit: "out-chars/op", Value: 3},
 		}},
 		{"empty text against a reference", Input{Reference: "ref"}, []Metric{
-			{"out-words/op", 0}, {"out-chars/op", 0}, {"rouge-l", 0}, {"chrf", 0},
+			{Unit: "out-words/op", Value: 0}, {Unit: "out-chars/op", Value: 0}, {Unit: "rouge-l", Value: 0}, {Unit: "chrf", Value: 0},
 		}},
 		{"one word", Input{Text: "word"}, []Metric{
-			{"out-words/op", 1}, {"out-chars/op", 4}, {"ttr", 1}, {"mattr", 1},
-			{"distinct1", 1}, {"max-rep-run", 0},
+			{Unit: "out-words/op", Value: 1}, {Unit: "out-chars/op", Value: 4}, {Unit: "ttr", Value: 1}, {Unit: "mattr", Value: 1},
+			{Unit: "distinct1", Value: 1}, {Unit: "max-rep-run", Value: 0},
 		}},
 		{"repeated", Input{Text: "a a a a"}, []Metric{
-			{"out-words/op", 4}, {"out-chars/op", 7}, {"ttr", 0.25}, {"mattr", 0.25},
-			{"mtld", 2}, {"distinct1", 0.25}, {"distinct2", 1.0 / 3}, {"rep4", 0},
-			{"max-rep-run", 3},
+			{Unit: "out-words/op", Value: 4}, {Unit: "out-chars/op", Value: 7}, {Unit: "ttr", Value: 0.25}, {Unit: "mattr", Value: 0.25},
+			{Unit: "mtld", Value: 2}, {Unit: "distinct1", Value: 0.25}, {Unit: "distinct2", Value: 1.0 / 3}, {Unit: "rep4", Value: 0},
+			{Unit: "max-rep-run", Value: 3},
 		}},
 		{"window", Input{Text: "a a a a", Window: 2}, []Metric{
-			{"out-words/op", 4}, {"out-chars/op", 7}, {"ttr", 0.25}, {"mattr", 0.5},
-			{"mtld", 2}, {"distinct1", 0.25}, {"distinct2", 1.0 / 3}, {"rep4", 0},
-			{"max-rep-run", 3},
+			{Unit: "out-words/op", Value: 4}, {Unit: "out-chars/op", Value: 7}, {Unit: "ttr", Value: 0.25}, {Unit: "mattr", Value: 0.5},
+			{Unit: "mtld", Value: 2}, {Unit: "distinct1", Value: 0.25}, {Unit: "distinct2", Value: 1.0 / 3}, {Unit: "rep4", Value: 0},
+			{Unit: "max-rep-run", Value: 3},
 		}},
 		{"unicode, equal to its reference", Input{Text: unicodeText, Reference: unicodeText}, []Metric{
-			{"out-words/op", 3}, {"out-chars/op", 14}, {"ttr", 1}, {"mattr", 1},
-			{"distinct1", 1}, {"distinct2", 1}, {"max-rep-run", 0},
-			{"rouge-l", 1}, {"chrf", 100},
+			{Unit: "out-words/op", Value: 3}, {Unit: "out-chars/op", Value: 14}, {Unit: "ttr", Value: 1}, {Unit: "mattr", Value: 1},
+			{Unit: "distinct1", Value: 1}, {Unit: "distinct2", Value: 1}, {Unit: "max-rep-run", Value: 0},
+			{Unit: "rouge-l", Value: 1}, {Unit: "chrf", Value: 100},
 		}},
 		{"nothing shared with its reference", Input{Text: "abc def", Reference: "xyz"}, []Metric{
-			{"out-words/op", 2}, {"out-chars/op", 7}, {"ttr", 1}, {"mattr", 1},
-			{"distinct1", 1}, {"distinct2", 1}, {"max-rep-run", 0},
-			{"rouge-l", 0}, {"chrf", 0},
+			{Unit: "out-words/op", Value: 2}, {Unit: "out-chars/op", Value: 7}, {Unit: "ttr", Value: 1}, {Unit: "mattr", Value: 1},
+			{Unit: "distinct1", Value: 1}, {Unit: "distinct2", Value: 1}, {Unit: "max-rep-run", Value: 0},
+			{Unit: "rouge-l", Value: 0}, {Unit: "chrf", Value: 0},
 		}},
 		{"iterations", Input{Text: "x y", Iterations: []string{"x y", "x y", "z w"}}, []Metric{
-			{"out-words/op", 2}, {"out-chars/op", 3}, {"ttr", 1}, {"mattr", 1},
-			{"distinct1", 1}, {"distinct2", 1}, {"max-rep-run", 0},
-			{"agreement", 0.5}, {"agreement-rouge-l", 1.0 / 3},
+			{Unit: "out-words/op", Value: 2}, {Unit: "out-chars/op", Value: 3}, {Unit: "ttr", Value: 1}, {Unit: "mattr", Value: 1},
+			{Unit: "distinct1", Value: 1}, {Unit: "distinct2", Value: 1}, {Unit: "max-rep-run", Value: 0},
+			{Unit: "agreement", Value: 0.5}, {Unit: "agreement-rouge-l", Value: 1.0 / 3},
 		}},
 		{"one iteration is no agreement", Input{Text: "x", Iterations: []string{"x"}}, []Metric{
-			{"out-words/op", 1}, {"out-chars/op", 1}, {"ttr", 1}, {"mattr", 1},
-			{"distinct1", 1}, {"max-rep-run", 0},
+			{Unit: "out-words/op", Value: 1}, {Unit: "out-chars/op", Value: 1}, {Unit: "ttr", Value: 1}, {Unit: "mattr", Value: 1},
+			{Unit: "distinct1", Value: 1}, {Unit: "max-rep-run", Value: 0},
 		}},
 	}
 	for _, tt := range tests {
@@ -92,17 +92,17 @@ func TestMetrics(t *testing.T) {
 			got := Metrics(tt.in)
 			gotNames := make([]string, len(got))
 			for i, m := range got {
-				gotNames[i] = m.Name
+				gotNames[i] = m.Unit
 			}
 			wantNames := make([]string, len(tt.want))
 			for i, m := range tt.want {
-				wantNames[i] = m.Name
+				wantNames[i] = m.Unit
 			}
 			if !slices.Equal(gotNames, wantNames) {
 				t.Fatalf("Metrics names = %q, want %q", gotNames, wantNames)
 			}
 			for i, m := range got {
-				checkFloat(t, m.Name, m.Value, tt.want[i].Value, tol)
+				checkFloat(t, m.Unit, m.Value, tt.want[i].Value, tol)
 			}
 		})
 	}
@@ -144,11 +144,11 @@ func TestNamesAndDirection(t *testing.T) {
 		t.Fatalf("Metrics with everything given returned %d metrics, want %d", len(all), len(want))
 	}
 	for i, m := range all {
-		if m.Name != want[i] {
-			t.Errorf("metric %d is %q, want %q", i, m.Name, want[i])
+		if m.Unit != want[i] {
+			t.Errorf("metric %d is %q, want %q", i, m.Unit, want[i])
 		}
 		if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
-			t.Errorf("%s = %v", m.Name, m.Value)
+			t.Errorf("%s = %v", m.Unit, m.Value)
 		}
 	}
 }

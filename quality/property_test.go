@@ -157,19 +157,19 @@ func FuzzMetrics(f *testing.F) {
 		order := Names()
 		last := -1
 		for _, m := range ms {
-			i := slices.Index(order, m.Name)
+			i := slices.Index(order, m.Unit)
 			if i <= last {
-				t.Fatalf("metric %q out of order or unknown in %v", m.Name, ms)
+				t.Fatalf("metric %q out of order or unknown in %v", m.Unit, ms)
 			}
 			last = i
 			v := m.Value
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-				t.Fatalf("%s = %v", m.Name, v)
+				t.Fatalf("%s = %v", m.Unit, v)
 			}
-			switch m.Name {
+			switch m.Unit {
 			case "ttr", "mattr", "distinct1", "distinct2", "rep4", "rouge-l", "agreement", "agreement-rouge-l":
 				if v > 1 {
-					t.Fatalf("%s = %v > 1", m.Name, v)
+					t.Fatalf("%s = %v > 1", m.Unit, v)
 				}
 			case "chrf":
 				if v > 100 {

@@ -18,6 +18,7 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/reports"
 )
 
@@ -78,7 +79,7 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	for _, kv := range suite.ConfigLines() {
 		setConfig(r.res, kv[0], kv[1])
 	}
-	for _, line := range bench.UnitLines(bench.Units) {
+	for _, line := range metric.UnitLines() {
 		fmt.Fprintln(raw, line)
 		fmt.Fprintln(stdout, line)
 	}

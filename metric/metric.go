@@ -1,0 +1,205 @@
+// Package metric is llmbench's one vocabulary of metrics: every value the suite can
+// print, with its unit, its better direction, whether it is exact, a title for
+// people and its family. bench, quality, loadgen and reports all take their names
+// and directions from here, so a metric is defined in one place (docs/metrics.md
+// and docs/load.md say what each one measures).
+package metric
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Metric is one reported value, with its unit as Go benchmark output writes it
+// ("ttft-ns/op", "tokens/s").
+type Metric struct {
+	Unit  string
+	Value float64
+}
+
+// Better is the direction in which a metric improves.
+type Better int
+
+const (
+	// None: neither direction is better (a count, a length, an average power).
+	None Better = 0
+	// Higher is better (rates, quality scores).
+	Higher Better = +1
+	// Lower is better (times, memory, energy).
+	Lower Better = -1
+)
+
+// String returns "higher", "lower" or "" as `Unit … better=` lines write it.
+func (b Better) String() string {
+	switch b {
+	case Higher:
+		return "higher"
+	case Lower:
+		return "lower"
+	}
+	return ""
+}
+
+// Family groups metrics for reports.
+type Family string
+
+// The families.
+const (
+	Timing  Family = "timing"  // latencies and rates of generations
+	Tokens  Family = "tokens"  // token counts
+	Memory  Family = "memory"  // resident and device memory
+	Energy  Family = "energy"  // GPU energy and power
+	Load    Family = "load"    // load-generation points
+	Quality Family = "quality" // text quality (meaningless for synthetic models)
+)
+
+// Info describes one metric.
+type Info struct {
+	// Unit is the metric as benchmark lines write it: "ttft-ns/op".
+	Unit string
+	// Title is its name for people: "TTFT".
+	Title string
+	// Better is its direction.
+	Better Better
+	// Exact marks deterministic values (assume=exact for benchstat).
+	Exact bool
+	// Family groups it.
+	Family Family
+	// OneShot marks figures measured once per model (its load), not per
+	// generation: they are written once per model and kept out of significance
+	// tests unless asked for by name.
+	OneShot bool
+}
+
+// Name is the unit without a trailing "/op", as `Unit` lines name it.
+func (i Info) Name() string { return strings.TrimSuffix(i.Unit, "/op") }
+
+// Units of the per-generation and per-model metrics of BenchmarkGenerate, in report
+// order. The load-generation percentiles are generated below.
+var table = []Info{
+	{Unit: "ns/op", Title: "Latency", Better: Lower, Family: Timing},
+	{Unit: "ttft-ns/op", Title: "TTFT", Better: Lower, Family: Timing},
+	{Unit: "ttfo-ns/op", Title: "Time to first answer token", Better: Lower, Family: Timing},
+	{Unit: "tpot-ns/op", Title: "TPOT", Better: Lower, Family: Timing},
+	{Unit: "tail-ns/op", Title: "Tail after last token", Better: Lower, Family: Timing},
+	{Unit: "itl-p50-ns", Title: "ITL p50", Better: Lower, Family: Timing},
+	{Unit: "itl-p99-ns", Title: "ITL p99", Better: Lower, Family: Timing},
+	{Unit: "tokens/s", Title: "Decode tokens/s", Better: Higher, Family: Timing},
+	{Unit: "prompt-tokens/s", Title: "Prompt tokens/s", Better: Higher, Family: Timing},
+	{Unit: "server-tokens/s", Title: "Server decode tokens/s", Better: Higher, Family: Timing},
+	{Unit: "server-prompt-tokens/s", Title: "Server prompt tokens/s", Better: Higher, Family: Timing},
+	{Unit: "gen-tokens/op", Title: "Output tokens", Exact: true, Family: Tokens},
+	{Unit: "prompt-tokens/op", Title: "Prompt tokens", Exact: true, Family: Tokens},
+	{Unit: "reasoning-tokens/op", Title: "Reasoning tokens", Exact: true, Family: Tokens},
+	{Unit: "load-ns", Title: "Load time", Better: Lower, Family: Timing, OneShot: true},
+	{Unit: "peak-rss-B", Title: "Peak RAM", Better: Lower, Family: Memory},
+	{Unit: "rss-after-load-B", Title: "RAM after load", Better: Lower, Family: Memory, OneShot: true},
+	{Unit: "peak-vram-B", Title: "Peak GPU memory", Better: Lower, Family: Memory},
+	{Unit: "engine-peak-alloc-B", Title: "Engine peak allocation", Better: Lower, Family: Memory},
+	{Unit: "J/token", Title: "Energy per token", Better: Lower, Family: Energy},
+	{Unit: "avg-power-W", Title: "Average power", Family: Energy},
+	// Load generation (docs/load.md).
+	{Unit: "req/s", Title: "Requests/s", Better: Higher, Family: Load},
+	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: Higher, Family: Load},
+	{Unit: "error-rate", Title: "Error rate", Better: Lower, Family: Load},
+	// Quality (docs/quality.md): directions hold for real models only.
+	{Unit: "out-words/op", Title: "Output words", Family: Quality},
+	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},
+	{Unit: "ttr", Title: "TTR", Better: Higher, Family: Quality},
+	{Unit: "mattr", Title: "MATTR", Better: Higher, Family: Quality},
+	{Unit: "mtld", Title: "MTLD", Better: Higher, Family: Quality},
+	{Unit: "distinct1", Title: "Distinct-1", Better: Higher, Family: Quality},
+	{Unit: "distinct2", Title: "Distinct-2", Better: Higher, Family: Quality},
+	{Unit: "rep4", Title: "Rep-4", Better: Lower, Family: Quality},
+	{Unit: "max-rep-run", Title: "Max repeat run", Better: Lower, Family: Quality},
+	{Unit: "rouge-l", Title: "ROUGE-L", Better: Higher, Family: Quality},
+	{Unit: "chrf", Title: "chrF", Better: Higher, Family: Quality},
+	{Unit: "agreement", Title: "Agreement", Better: Higher, Family: Quality},
+	{Unit: "agreement-rouge-l", Title: "Agreement ROUGE-L", Better: Higher, Family: Quality},
+}
+
+// LoadQuantiles are the percentiles a load point reports of each latency
+// distribution, e.g. ttft-p90-ns.
+var LoadQuantiles = []struct {
+	Name  string // ttft, tpot, itl, e2e, lag
+	Title string
+	Qs    []int
+}{
+	{"ttft", "TTFT", []int{50, 90, 99}},
+	{"tpot", "TPOT", []int{50, 90, 99}},
+	{"itl", "ITL", []int{50, 90, 99}},
+	{"e2e", "Latency", []int{50, 90, 99}},
+	{"lag", "Schedule lag", []int{50, 99}},
+}
+
+// LoadQuantile is the unit of the q-th percentile of a load distribution.
+func LoadQuantile(name string, q int) string { return fmt.Sprintf("%s-p%d-ns", name, q) }
+
+var all = func() []Info {
+	out := append([]Info(nil), table...)
+	for _, d := range LoadQuantiles {
+		for _, q := range d.Qs {
+			u := LoadQuantile(d.Name, q)
+			if _, ok := find(out, u); ok {
+				continue // itl-p50-ns, itl-p99-ns are generation metrics too
+			}
+			out = append(out, Info{Unit: u, Title: fmt.Sprintf("%s p%d", d.Title, q), Better: Lower, Family: Load})
+		}
+	}
+	return out
+}()
+
+func find(list []Info, unit string) (Info, bool) {
+	for _, i := range list {
+		if i.Unit == unit {
+			return i, true
+		}
+	}
+	return Info{}, false
+}
+
+// All returns every metric llmbench can print, in report order.
+func All() []Info { return append([]Info(nil), all...) }
+
+// Lookup returns the metric whose unit is unit ("ttft-ns/op"); a unit written
+// without "/op" ("ttft-ns") finds it too.
+func Lookup(unit string) (Info, bool) {
+	if i, ok := find(all, unit); ok {
+		return i, true
+	}
+	return find(all, unit+"/op")
+}
+
+// Index returns unit's position in report order, or -1.
+func Index(unit string) int {
+	i, ok := Lookup(unit)
+	if !ok {
+		return -1
+	}
+	for n, x := range all {
+		if x.Unit == i.Unit {
+			return n
+		}
+	}
+	return -1
+}
+
+// UnitLines returns the `Unit NAME better=… assume=exact` lines for every metric
+// with a direction or exactness, which benchmark output starts with.
+func UnitLines() []string {
+	var out []string
+	for _, i := range all {
+		if i.Better == None && !i.Exact {
+			continue
+		}
+		line := "Unit " + i.Name()
+		if i.Better != None {
+			line += " better=" + i.Better.String()
+		}
+		if i.Exact {
+			line += " assume=exact"
+		}
+		out = append(out, line)
+	}
+	return out
+}
