@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,9 +92,14 @@ func (r *Report) begin(planned, sent time.Time) {
 	}
 }
 
-// end records a finished request. aborted says the caller's context ended it.
+// end records a request finished now. aborted says the caller's context ended it.
 func (r *Report) end(planned, sent time.Time, res *backends.Result, err error, aborted bool) {
-	done := time.Now()
+	r.record(planned, sent, time.Now(), res, err, aborted)
+}
+
+// record records a request planned for planned, sent at sent (unless res says
+// when), finished at done.
+func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err error, aborted bool) {
 	if res != nil && !res.Sent.IsZero() {
 		sent = res.Sent
 	}
@@ -223,7 +229,7 @@ func (r *Report) Metrics() []Metric {
 			continue
 		}
 		for _, q := range hm.qs {
-			add(fmt.Sprintf("%s-p%d-ns", hm.name, q), float64(h.Quantile(float64(q)/100)))
+			add(fmt.Sprintf("%s-p%d-ns", hm.name, q), float64(h.Percentile(float64(q))))
 		}
 	}
 	return ms
@@ -288,4 +294,61 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, v)
 	}
 	return tw.Flush()
+}
+
+// reportJSON is a Report's lossless form: every count and every recorded value.
+type reportJSON struct {
+	Point                     Point
+	Start, End                time.Time
+	Wall                      time.Duration
+	Succeeded, Failed         int
+	Aborted, Good             int
+	OutputTokens              int64
+	PromptTokens              int64
+	Errors                    map[string]int
+	ErrorSamples              map[string]string
+	MaxInFlight               int
+	Interrupted               bool
+	TTFT, TPOT, ITL, E2E, Lag []int64
+}
+
+// MarshalJSON writes the report losslessly (every recorded value, in ns; times
+// to the nanosecond), so a shard's reports can be merged elsewhere exactly:
+// UnmarshalJSON reads it back.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return json.Marshal(reportJSON{
+		Point: r.Point, Start: r.Start, End: r.End, Wall: r.Wall,
+		Succeeded: r.Succeeded, Failed: r.Failed, Aborted: r.Aborted, Good: r.Good,
+		OutputTokens: r.OutputTokens, PromptTokens: r.PromptTokens,
+		Errors: r.Errors, ErrorSamples: r.ErrorSamples,
+		MaxInFlight: r.MaxInFlight, Interrupted: r.Interrupted,
+		TTFT: r.TTFT.Values(), TPOT: r.TPOT.Values(), ITL: r.ITL.Values(),
+		E2E: r.E2E.Values(), Lag: r.Lag.Values(),
+	})
+}
+
+// UnmarshalJSON reads a report MarshalJSON wrote.
+func (r *Report) UnmarshalJSON(data []byte) error {
+	var j reportJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("load report: %w", err)
+	}
+	*r = Report{
+		Point: j.Point, Start: j.Start, End: j.End, Wall: j.Wall,
+		Succeeded: j.Succeeded, Failed: j.Failed, Aborted: j.Aborted, Good: j.Good,
+		OutputTokens: j.OutputTokens, PromptTokens: j.PromptTokens,
+		Errors: j.Errors, ErrorSamples: j.ErrorSamples,
+		MaxInFlight: j.MaxInFlight, Interrupted: j.Interrupted,
+		TTFT: histogramOf(j.TTFT), TPOT: histogramOf(j.TPOT), ITL: histogramOf(j.ITL),
+		E2E: histogramOf(j.E2E), Lag: histogramOf(j.Lag),
+	}
+	if r.Errors == nil {
+		r.Errors = map[string]int{}
+	}
+	if r.ErrorSamples == nil {
+		r.ErrorSamples = map[string]string{}
+	}
+	return nil
 }
