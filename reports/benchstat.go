@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -58,11 +57,10 @@ func ReadBenchstatCSV(r io.Reader, name string) (*Comparison, error) {
 	c := &Comparison{FromBenchstat: true, Old: "old", New: "new"}
 	var metric string
 	var factor float64
-	var labels []string // the current table's column labels
-	single := false     // the current table has one column of results
-	synthetic := false  // the current table's model-synthetic
-	onlyIn := map[string][]string{}
-	seen := map[string]bool{}
+	var labels []string              // the current table's column labels
+	single := false                  // the current table has one column of results
+	synthetic := false               // the current table's model-synthetic
+	onlyIn := map[string][]Missing{} // by side
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -119,10 +117,9 @@ func ReadBenchstatCSV(r io.Reader, name string) (*Comparison, error) {
 				side = labels[3]
 			}
 			if single || rec[1] == "" || rec[3] == "" {
-				if !seen[side+"\x00"+id] {
-					seen[side+"\x00"+id] = true
-					onlyIn[side] = append(onlyIn[side], id)
-				}
+				bench, labels := splitName(id)
+				onlyIn[side] = append(onlyIn[side], Missing{Benchmark: bench, Labels: labels, Metric: metric,
+					Synthetic: synthetic, Better: DefaultBetter(metric)})
 				continue
 			}
 			d, err := parseBenchstatRow(rec, metric, factor)
@@ -136,24 +133,21 @@ func ReadBenchstatCSV(r io.Reader, name string) (*Comparison, error) {
 	if len(c.Deltas) == 0 {
 		return nil, fmt.Errorf("%s: no comparison rows in benchstat CSV: %w", name, ErrNoCommon)
 	}
-	for side, ids := range onlyIn {
+	compared := map[string]bool{}
+	for _, d := range c.Deltas {
+		compared[d.ID()] = true
+	}
+	for side, ms := range onlyIn {
+		for i := range ms {
+			ms[i].Whole = !compared[ms[i].ID()]
+		}
 		switch side {
 		case c.Old:
-			c.OnlyOld = append(c.OnlyOld, ids...)
+			c.OnlyOld = append(c.OnlyOld, ms...)
 		case c.New:
-			c.OnlyNew = append(c.OnlyNew, ids...)
+			c.OnlyNew = append(c.OnlyNew, ms...)
 		}
 	}
-	dedupe := func(ids []string) []string {
-		var out []string
-		for _, id := range ids {
-			if !slices.Contains(out, id) {
-				out = append(out, id)
-			}
-		}
-		return out
-	}
-	c.OnlyOld, c.OnlyNew = dedupe(c.OnlyOld), dedupe(c.OnlyNew)
 	return c, nil
 }
 

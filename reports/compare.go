@@ -97,11 +97,50 @@ type Comparison struct {
 	Old, New string
 	// Deltas are in the new input's order: benchmark, then metric.
 	Deltas []Delta
-	// OnlyOld and OnlyNew are benchmarks (IDs) found on one side only.
-	OnlyOld, OnlyNew []string
+	// OnlyOld and OnlyNew are what one side has and the other lacks: whole
+	// benchmarks (one entry per metric, Whole set) and metrics of benchmarks
+	// both sides have.
+	OnlyOld, OnlyNew []Missing
 	// FromBenchstat marks a comparison read from benchstat's CSV: its p-values
 	// have three decimals and its intervals are benchstat's ±%.
 	FromBenchstat bool
+}
+
+// A Missing is a metric of a benchmark that one side of a comparison has and
+// the other lacks.
+type Missing struct {
+	// Benchmark and Labels name the benchmark, as in Delta.
+	Benchmark string
+	Labels    []Label
+	// Metric is the unit as written: "tokens/s".
+	Metric string
+	// Whole is set when the other side lacks the whole benchmark, not just
+	// this metric.
+	Whole bool
+	// Synthetic marks a synthetic model.
+	Synthetic bool
+	// Better is the metric's direction, as in Delta.
+	Better int
+}
+
+// ID is the full benchmark name: "Generate/model=a/prompt=p1".
+func (m Missing) ID() string {
+	g := Group{Benchmark: m.Benchmark, Labels: m.Labels}
+	return g.ID()
+}
+
+// missing lists the metrics of g, a group of one side, that other (the
+// other side's group of the same ID, or nil) lacks.
+func missing(g, other *Group, metrics []string, better func(string) int) []Missing {
+	var out []Missing
+	for _, m := range metrics {
+		if len(g.Samples[m]) == 0 || other != nil && len(other.Samples[m]) > 0 {
+			continue
+		}
+		out = append(out, Missing{Benchmark: g.Benchmark, Labels: g.Labels, Metric: m, Whole: other == nil,
+			Synthetic: g.Synthetic || other != nil && other.Synthetic, Better: better(m)})
+	}
+	return out
 }
 
 // Compare compares every metric of every benchmark present in both sets, like
@@ -111,19 +150,17 @@ type Comparison struct {
 // error wrapping ErrNoCommon when nothing can be compared.
 func Compare(old, new *Set) (*Comparison, error) {
 	c := &Comparison{Old: strings.Join(old.Files, ","), New: strings.Join(new.Files, ",")}
-	oldBy := map[string]*Group{}
+	dir := func(m string) int { return directionOf(old, new, m) }
+	oldBy, newBy := byID(old), byID(new)
 	for _, g := range old.Groups {
-		oldBy[g.ID()] = g
+		c.OnlyOld = append(c.OnlyOld, missing(g, newBy[g.ID()], old.Metrics, dir)...)
 	}
-	seen := map[string]bool{}
 	for _, ng := range new.Groups {
-		id := ng.ID()
-		og := oldBy[id]
+		og := oldBy[ng.ID()]
+		c.OnlyNew = append(c.OnlyNew, missing(ng, og, new.Metrics, dir)...)
 		if og == nil {
-			c.OnlyNew = append(c.OnlyNew, id)
 			continue
 		}
-		seen[id] = true
 		for _, m := range new.Metrics {
 			ov, nv := og.Samples[m], ng.Samples[m]
 			if len(ov) == 0 || len(nv) == 0 {
@@ -132,13 +169,8 @@ func Compare(old, new *Set) (*Comparison, error) {
 			d := compareSamples(ov, nv, assumption(old.Units, new.Units, m))
 			d.Benchmark, d.Labels, d.Metric = ng.Benchmark, ng.Labels, m
 			d.Synthetic = og.Synthetic || ng.Synthetic
-			d.Better = directionOf(old, new, m)
+			d.Better = dir(m)
 			c.Deltas = append(c.Deltas, d)
-		}
-	}
-	for _, g := range old.Groups {
-		if !seen[g.ID()] {
-			c.OnlyOld = append(c.OnlyOld, g.ID())
 		}
 	}
 	if len(c.Deltas) == 0 {
@@ -146,6 +178,14 @@ func Compare(old, new *Set) (*Comparison, error) {
 			firstIDs(old), firstIDs(new))
 	}
 	return c, nil
+}
+
+func byID(s *Set) map[string]*Group {
+	m := make(map[string]*Group, len(s.Groups))
+	for _, g := range s.Groups {
+		m[g.ID()] = g
+	}
+	return m
 }
 
 // firstIDs names a set's first benchmarks, for messages.

@@ -181,12 +181,8 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	if len(c.OnlyOld)+len(c.OnlyNew) > 0 {
 		fmt.Fprintln(bw, "\n## Not compared")
 		fmt.Fprintln(bw)
-		for _, id := range c.OnlyOld {
-			fmt.Fprintf(bw, "- %s: only in %s\n", mdEscape(id), base(c.Old))
-		}
-		for _, id := range c.OnlyNew {
-			fmt.Fprintf(bw, "- %s: only in %s\n", mdEscape(id), base(c.New))
-		}
+		writeMissing(bw, c.OnlyOld, base(c.Old))
+		writeMissing(bw, c.OnlyNew, base(c.New))
 	}
 	if notes := c.notes(); len(notes) > 0 {
 		fmt.Fprintln(bw, "\n## Notes")
@@ -196,6 +192,32 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// writeMissing lists ms, what only side has, as markdown items: a whole
+// benchmark once, a metric of a benchmark both sides have on its own.
+func writeMissing(w io.Writer, ms []Missing, side string) {
+	for _, l := range missingLines(ms, side) {
+		fmt.Fprintf(w, "- %s\n", l)
+	}
+}
+
+// missingLines words ms, what only side has, one line per whole benchmark
+// and per metric of a benchmark both sides have, in markdown.
+func missingLines(ms []Missing, side string) []string {
+	var out []string
+	whole := map[string]bool{}
+	for _, m := range ms {
+		id := m.ID()
+		switch {
+		case !m.Whole:
+			out = append(out, fmt.Sprintf("%s: `%s` only in %s", mdEscape(id), m.Metric, side))
+		case !whole[id]:
+			whole[id] = true
+			out = append(out, fmt.Sprintf("%s: only in %s", mdEscape(id), side))
+		}
+	}
+	return out
 }
 
 func metricName(m string) string {

@@ -32,8 +32,23 @@ type GateOptions struct {
 	// column prefix ("ttft_ns"). Each must be in both inputs and have a
 	// direction. Empty means every metric of the comparison with a direction
 	// (a `Unit … better=` line, or DefaultBetter), except the quality metrics
-	// of synthetic models.
+	// of synthetic models and the one-shot figures (MetricInfo.OneShot: one
+	// sample per model, which no test can judge).
 	Metrics []string
+	// AllowMissing lets the gate pass when the new run lacks a benchmark or
+	// metric of the old run that it would have checked. By default each such
+	// loss fails the gate: a run that drops tokens/s, or a whole model, has
+	// not been shown to be no worse.
+	AllowMissing bool
+}
+
+// checks reports whether the gate judges metric (of a benchmark of a
+// synthetic model, or not) with direction better.
+func (o GateOptions) checks(metric string, better int, synthetic bool) bool {
+	if len(o.Metrics) > 0 {
+		return slices.ContainsFunc(o.Metrics, func(n string) bool { return metric == n || Column(metric) == n })
+	}
+	return better != 0 && !(synthetic && isQuality(metric)) && !IsOneShot(metric)
 }
 
 // A Verdict is the gate's decision.
@@ -47,15 +62,26 @@ type Verdict struct {
 	// Regressions are the checked comparisons that are significantly worse
 	// (p < Alpha) by more than MaxRegression.
 	Regressions []Delta
-	// OnlyOld and OnlyNew are benchmarks present on one side only.
-	OnlyOld, OnlyNew []string
+	// Missing are the benchmarks and metrics of the old run that the gate
+	// would have checked and the new run lacks: each fails the gate unless
+	// Options.AllowMissing.
+	Missing []Missing
+	// OnlyOld and OnlyNew are everything present on one side only (Missing
+	// among them).
+	OnlyOld, OnlyNew []Missing
 	// Warnings are statistical notes, such as samples too small to ever
 	// detect a difference.
 	Warnings []string
 }
 
-// Pass reports whether there is no regression.
-func (v *Verdict) Pass() bool { return len(v.Regressions) == 0 }
+// Pass reports whether there is no regression and nothing checked is
+// missing (or missing is allowed).
+func (v *Verdict) Pass() bool {
+	return len(v.Regressions) == 0 && (len(v.Missing) == 0 || v.Options.AllowMissing)
+}
+
+// failsMissing reports whether Missing fails the verdict.
+func (v *Verdict) failsMissing() bool { return len(v.Missing) > 0 && !v.Options.AllowMissing }
 
 // Gate compares old and new and judges the comparison; see
 // Comparison.Gate.
@@ -69,37 +95,47 @@ func Gate(old, new *Set, opts GateOptions) (*Verdict, error) {
 
 // Gate judges c: a regression is a checked metric of a benchmark whose change
 // is significant (p < Alpha) and worse, in the metric's bad direction, by more
-// than opts.MaxRegression. It returns an error wrapping ErrMetric when a
-// requested metric is missing or has no direction, or when no metric can be
-// checked.
+// than opts.MaxRegression; a checked metric or benchmark of the old run that
+// the new run lacks is Missing. It returns an error wrapping ErrMetric when a
+// requested metric is in neither input or has no direction, or when no
+// metric can be checked, and one wrapping ErrSamples when the samples are too
+// small for any checked comparison to be significant (unless something
+// missing already fails the gate).
 func (c *Comparison) Gate(opts GateOptions) (*Verdict, error) {
 	if opts.MaxRegression <= 0 {
 		opts.MaxRegression = DefaultMaxRegression
 	}
 	v := &Verdict{Options: opts, Old: c.Old, New: c.New, OnlyOld: c.OnlyOld, OnlyNew: c.OnlyNew}
-	match := func(d Delta, name string) bool { return d.Metric == name || Column(d.Metric) == name }
 	for _, name := range opts.Metrics {
-		i := slices.IndexFunc(c.Deltas, func(d Delta) bool { return match(d, name) })
-		if i < 0 {
+		is := func(metric string) bool { return metric == name || Column(metric) == name }
+		i := slices.IndexFunc(c.Deltas, func(d Delta) bool { return is(d.Metric) })
+		j := slices.IndexFunc(c.OnlyOld, func(m Missing) bool { return is(m.Metric) })
+		switch {
+		case i < 0 && j < 0:
 			return nil, fmt.Errorf("%s: not in both %s and %s: %w", name, base(c.Old), base(c.New), ErrMetric)
-		}
-		if c.Deltas[i].Better == 0 {
+		case i >= 0 && c.Deltas[i].Better == 0:
 			return nil, fmt.Errorf("%s: no direction; add a line `Unit %s better=higher` (or lower) to the benchmark output: %w",
 				name, c.Deltas[i].Metric, ErrMetric)
 		}
 	}
 	for _, d := range c.Deltas {
-		if len(opts.Metrics) > 0 {
-			if !slices.ContainsFunc(opts.Metrics, func(n string) bool { return match(d, n) }) {
-				continue
-			}
-		} else if d.Better == 0 || d.Synthetic && isQuality(d.Metric) {
+		if !opts.checks(d.Metric, d.Better, d.Synthetic) {
 			continue
 		}
 		v.Checked = append(v.Checked, d)
 		if v.regression(d) {
 			v.Regressions = append(v.Regressions, d)
 		}
+	}
+	for _, m := range c.OnlyOld {
+		if opts.checks(m.Metric, m.Better, m.Synthetic) {
+			v.Missing = append(v.Missing, m)
+		}
+	}
+	cc := Comparison{Deltas: v.Checked}
+	v.Warnings = cc.notes()
+	if v.failsMissing() {
+		return v, nil
 	}
 	if len(v.Checked) == 0 {
 		return nil, fmt.Errorf("%s vs %s: no metric with a direction (better=higher or lower) to check: %w",
@@ -110,8 +146,6 @@ func (c *Comparison) Gate(opts GateOptions) (*Verdict, error) {
 		return nil, fmt.Errorf("%s vs %s: with %d+%d samples no difference can be significant (smallest p %.3f); run at least 4 iterations per side: %w",
 			base(c.Old), base(c.New), d.Old.N, d.New.N, minP(d.Old.N, d.New.N), ErrSamples)
 	}
-	cc := Comparison{Deltas: v.Checked}
-	v.Warnings = cc.notes()
 	return v, nil
 }
 
@@ -121,39 +155,44 @@ func (c *Comparison) Gate(opts GateOptions) (*Verdict, error) {
 // warnings, and every checked comparison in a collapsed section.
 func (v *Verdict) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	if v.Pass() {
-		fmt.Fprintln(bw, "## Benchmark gate: PASS")
-	} else {
-		s := "s"
-		if len(v.Regressions) == 1 {
-			s = ""
-		}
-		fmt.Fprintf(bw, "## Benchmark gate: FAIL, %d regression%s\n", len(v.Regressions), s)
-	}
+	fmt.Fprintf(bw, "## Benchmark gate: %s\n", v.Headline())
 	metrics := []string{}
 	for _, d := range v.Checked {
 		if !slices.Contains(metrics, d.Metric) {
 			metrics = append(metrics, d.Metric)
 		}
 	}
+	checked := "Checked nothing in common."
+	if len(metrics) > 0 {
+		checked = fmt.Sprintf("Checked %s of %s: %s.", plural(len(v.Checked), "comparison"),
+			plural(len(metrics), "metric"), "`"+strings.Join(metrics, "`, `")+"`")
+	}
 	fmt.Fprintf(bw, "\n%s (new) against %s (old). A regression is a change worse by more than %s in the metric's bad direction "+
-		"with p < %.2f (Mann-Whitney U test, as benchstat). Checked %s of %s: %s.\n",
-		base(v.New), base(v.Old), trimPct(v.Options.MaxRegression*100), Alpha, plural(len(v.Checked), "comparison"),
-		plural(len(metrics), "metric"), "`"+strings.Join(metrics, "`, `")+"`")
+		"with p < %.2f (Mann-Whitney U test, as benchstat). %s\n",
+		base(v.New), base(v.Old), trimPct(v.Options.MaxRegression*100), Alpha, checked)
 
-	if !v.Pass() {
+	if len(v.Regressions) > 0 {
 		fmt.Fprintln(bw)
 		writeDeltaTable(bw, v.Regressions, nil)
 	}
-	if len(v.OnlyOld)+len(v.OnlyNew) > 0 {
-		fmt.Fprintln(bw, "\nNot compared:")
+	if len(v.Missing) > 0 {
+		if v.Options.AllowMissing {
+			fmt.Fprintf(bw, "\nMissing from %s, allowed by `--allow-missing`:\n\n", base(v.New))
+		} else {
+			fmt.Fprintf(bw, "\nMissing from %s, each a failure (`--allow-missing` lets them pass):\n\n", base(v.New))
+		}
+		writeMissing(bw, v.Missing, base(v.Old))
+	}
+	rest := slices.DeleteFunc(slices.Clone(v.OnlyOld), func(m Missing) bool {
+		return slices.ContainsFunc(v.Missing, func(n Missing) bool {
+			return n.ID() == m.ID() && (n.Metric == m.Metric || n.Whole && m.Whole)
+		})
+	})
+	if len(rest)+len(v.OnlyNew) > 0 {
+		fmt.Fprintln(bw, "\nNot compared (not checked):")
 		fmt.Fprintln(bw)
-		for _, id := range v.OnlyOld {
-			fmt.Fprintf(bw, "- %s: only in %s\n", mdEscape(id), base(v.Old))
-		}
-		for _, id := range v.OnlyNew {
-			fmt.Fprintf(bw, "- %s: only in %s\n", mdEscape(id), base(v.New))
-		}
+		writeMissing(bw, rest, base(v.Old))
+		writeMissing(bw, v.OnlyNew, base(v.New))
 	}
 	if len(v.Warnings) > 0 {
 		fmt.Fprintln(bw, "\nWarnings:")
@@ -171,6 +210,39 @@ func (v *Verdict) WriteMarkdown(w io.Writer) error {
 	})
 	fmt.Fprintln(bw, "\n</details>")
 	return bw.Flush()
+}
+
+// Headline is "PASS", or "FAIL, " with the count of regressions and of what
+// is missing from the new run: "FAIL, 2 regressions", "FAIL, 1 benchmark and
+// 1 metric missing".
+func (v *Verdict) Headline() string {
+	if v.Pass() {
+		return "PASS"
+	}
+	var parts []string
+	if len(v.Regressions) > 0 {
+		parts = append(parts, plural(len(v.Regressions), "regression"))
+	}
+	if v.failsMissing() {
+		var whole, metrics []string
+		for _, m := range v.Missing {
+			switch {
+			case !m.Whole:
+				metrics = append(metrics, m.ID()+" "+m.Metric)
+			case !slices.Contains(whole, m.ID()):
+				whole = append(whole, m.ID())
+			}
+		}
+		var what []string
+		if len(whole) > 0 {
+			what = append(what, plural(len(whole), "benchmark"))
+		}
+		if len(metrics) > 0 {
+			what = append(what, plural(len(metrics), "metric"))
+		}
+		parts = append(parts, strings.Join(what, " and ")+" missing")
+	}
+	return "FAIL, " + strings.Join(parts, ", ")
 }
 
 // regression is the gate's rule.

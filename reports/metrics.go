@@ -20,6 +20,12 @@ type MetricInfo struct {
 	Better int
 	// Quality marks text-quality metrics, meaningless for synthetic models.
 	Quality bool
+	// OneShot marks a figure measured once per model (when it is loaded), not
+	// once per case and iteration: one sample per model, which reports show
+	// in a per-model table and the gate leaves out of its significance tests
+	// unless asked for it by name. Read moves such a figure found on case
+	// lines to the model's stage line (see StageKey).
+	OneShot bool
 }
 
 // KnownMetrics lists llmbench's metrics in report order. Quality metrics have
@@ -38,11 +44,13 @@ var KnownMetrics = []MetricInfo{
 	{Unit: "server-prompt-tokens/s", Title: "Server prompt tokens/s", Better: +1},
 	{Unit: "gen-tokens/op", Title: "Output tokens"},
 	{Unit: "prompt-tokens/op", Title: "Prompt tokens"},
-	{Unit: "load-ns", Title: "Load time", Better: -1},
+	{Unit: "load-ns", Title: "Load time", Better: -1, OneShot: true},
 	{Unit: "peak-rss-B", Title: "Peak RAM", Better: -1},
-	{Unit: "rss-after-load-B", Title: "RAM after load", Better: -1},
+	{Unit: "rss-after-load-B", Title: "RAM after load", Better: -1, OneShot: true},
 	{Unit: "peak-vram-B", Title: "Peak GPU memory", Better: -1},
 	{Unit: "J/token", Title: "Energy per token", Better: -1},
+	// Average power has no direction: more power for less time can be the
+	// better run. Energy per token is what to minimise.
 	{Unit: "avg-power-W", Title: "Average power"},
 	{Unit: "out-words/op", Title: "Output words", Quality: true},
 	{Unit: "out-chars/op", Title: "Output characters", Quality: true},
@@ -148,6 +156,13 @@ func Title(metric string) string {
 func isQuality(metric string) bool {
 	m, i := knownMetric(metric)
 	return i >= 0 && m.Quality
+}
+
+// IsOneShot reports whether metric is measured once per model (see
+// MetricInfo.OneShot).
+func IsOneShot(metric string) bool {
+	m, i := knownMetric(metric)
+	return i >= 0 && m.OneShot
 }
 
 type kind int

@@ -87,7 +87,7 @@ func Plots(s *Set) []Plot {
 		if i > 0 {
 			suffix = "-" + strings.ToLower(b)
 		}
-		rows := bench(avg, b)
+		rows, _ := splitStages(bench(avg, b))
 		for _, p := range []Plot{
 			barPlot(rows, "latency", b+": latency by model", "ns/op"),
 			memoryPlot(rows, b),

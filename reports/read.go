@@ -20,6 +20,17 @@ const (
 	ConfigSynthetic = "model-synthetic"
 )
 
+// Stage lines. A result line with a stage key, "BenchmarkGenerate/model=M/stage=load",
+// holds what was measured once per model at that stage (the one-shot
+// figures: load-ns, rss-after-load-B), not a case: reports show it as a
+// per-model row of its own and never average it with the cases.
+const (
+	// StageKey is the name key of a stage line.
+	StageKey = "stage"
+	// StageLoad is the stage of the model load.
+	StageLoad = "load"
+)
+
 // ErrNoResults is returned (wrapped, with the file names) when the input holds no
 // benchmark result lines at all.
 var ErrNoResults = errors.New("no benchmark results")
@@ -63,6 +74,9 @@ func (g *Group) Get(key string) string {
 
 // Model is g.Get("model").
 func (g *Group) Model() string { return g.Get("model") }
+
+// Stage is g.Get(StageKey): "" for a case, "load" for a model's load figures.
+func (g *Group) Stage() string { return g.Get(StageKey) }
 
 // ID is the benchmark name rebuilt from Benchmark and Labels, like
 // "Generate/model=a/prompt=p1": the identity used to pair old and new results.
@@ -165,10 +179,9 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 	}
 	s := &Set{Units: benchfmt.UnitMetadataMap{}}
 
-	// Pass 1: keep the results, learn the name keys.
+	// Pass 1: keep the results, move one-shot figures to stage lines, learn
+	// the name keys (the stage key last).
 	var results []*benchfmt.Result
-	seenKey := map[string]bool{}
-	procs := map[string]bool{}
 	for sc.Scan() {
 		switch rec := sc.Result().(type) {
 		case *benchfmt.SyntaxError:
@@ -178,28 +191,32 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 		case *benchfmt.UnitMetadata:
 			s.Units[rec.UnitMetadataKey] = rec
 		case *benchfmt.Result:
-			res := rec.Clone()
-			results = append(results, res)
-			_, parts := res.Name.Parts()
-			gomaxprocs := ""
-			for _, p := range parts {
-				switch {
-				case p[0] == '-':
-					gomaxprocs = string(p[1:])
-				case p[0] == '/':
-					if k, _, ok := strings.Cut(string(p[1:]), "="); ok && !seenKey[k] {
-						seenKey[k] = true
-						s.Keys = append(s.Keys, k)
-					}
-				}
-			}
-			procs[gomaxprocs] = true
+			results = append(results, rec.Clone())
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	s.Results = len(results)
+	results = oneShotToStage(results)
+	seenKey := map[string]bool{}
+	procs := map[string]bool{}
+	for _, res := range results {
+		n := splitResultName(res)
+		procs[n.procs] = true
+		for _, p := range n.parts {
+			if k, _, ok := strings.Cut(p[1:], "="); ok && !seenKey[k] && k != StageKey {
+				seenKey[k] = true
+				s.Keys = append(s.Keys, k)
+			}
+		}
+		if n.stage != "" {
+			seenKey[StageKey] = true
+		}
+	}
+	if seenKey[StageKey] {
+		s.Keys = append(s.Keys, StageKey)
+	}
 	if len(procs) > 1 {
 		s.Keys = append(s.Keys, "gomaxprocs")
 	}
@@ -266,10 +283,7 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 		}
 		residues[k][residue.Project(res)] = true
 		for _, v := range res.Values {
-			unit, val := v.Unit, v.Value
-			if v.OrigUnit != "" {
-				unit, val = v.OrigUnit, v.OrigValue
-			}
+			unit, val := asWritten(v)
 			g.Samples[unit] = append(g.Samples[unit], val)
 			if !metricSeen[unit] {
 				metricSeen[unit] = true
@@ -312,6 +326,103 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 	}
 	s.Metrics = sortMetrics(metricOrder)
 	return s, nil
+}
+
+// asWritten is a value in the unit the benchmark wrote, before any tidying.
+func asWritten(v benchfmt.Value) (unit string, value float64) {
+	if v.OrigUnit != "" {
+		return v.OrigUnit, v.OrigValue
+	}
+	return v.Unit, v.Value
+}
+
+// resultName is a result's name taken apart.
+type resultName struct {
+	base  string   // "BenchmarkGenerate"
+	parts []string // "/model=a", "/prompt=p1", …: the slash parts, in order
+	model string   // the "/model=…" part, or ""
+	stage string   // the value of the stage key, or ""
+	procs string   // the GOMAXPROCS suffix without its "-", or ""
+}
+
+func splitResultName(res *benchfmt.Result) resultName {
+	base, parts := res.Name.Parts()
+	n := resultName{base: string(base)}
+	for _, p := range parts {
+		ps := string(p)
+		switch {
+		case ps[0] == '-':
+			n.procs = ps[1:]
+		case ps[0] == '/':
+			n.parts = append(n.parts, ps)
+			if strings.HasPrefix(ps, "/model=") {
+				n.model = ps
+			}
+			if v, ok := strings.CutPrefix(ps, "/"+StageKey+"="); ok {
+				n.stage = v
+			}
+		}
+	}
+	return n
+}
+
+// oneShotToStage moves the one-shot figures (IsOneShot) that case lines
+// carry, as llmbench wrote them before it wrote stage lines, to a stage line
+// of their own, "BenchmarkGenerate/model=M/stage=load", inserted before the
+// case line they came from. A figure repeated on every case line of a model
+// is one measurement: each distinct value counts once per file, benchmark
+// and model. Where a file has stage lines for a model, its case lines'
+// copies are dropped. A case line left without values is dropped.
+func oneShotToStage(results []*benchfmt.Result) []*benchfmt.Result {
+	type modelKey struct{ file, base, model string }
+	keyOf := func(res *benchfmt.Result, n resultName) modelKey {
+		file, _ := res.Pos()
+		return modelKey{file, n.base, n.model}
+	}
+	hasStage := map[modelKey]bool{}
+	for _, res := range results {
+		if n := splitResultName(res); n.stage != "" {
+			hasStage[keyOf(res, n)] = true
+		}
+	}
+	seen := map[modelKey]map[string][]float64{}
+	out := make([]*benchfmt.Result, 0, len(results))
+	for _, res := range results {
+		n := splitResultName(res)
+		if n.stage != "" || !slices.ContainsFunc(res.Values, func(v benchfmt.Value) bool { u, _ := asWritten(v); return IsOneShot(u) }) {
+			out = append(out, res)
+			continue
+		}
+		k := keyOf(res, n)
+		if seen[k] == nil {
+			seen[k] = map[string][]float64{}
+		}
+		var keep, fresh []benchfmt.Value
+		for _, v := range res.Values {
+			u, val := asWritten(v)
+			switch {
+			case !IsOneShot(u):
+				keep = append(keep, v)
+			case !hasStage[k] && !slices.Contains(seen[k][u], val):
+				seen[k][u] = append(seen[k][u], val)
+				fresh = append(fresh, v)
+			}
+		}
+		if len(fresh) > 0 {
+			st := res.Clone()
+			name := n.base + n.model + "/" + StageKey + "=" + StageLoad
+			if n.procs != "" {
+				name += "-" + n.procs
+			}
+			st.Name, st.Iters, st.Values = benchfmt.Name(name), 1, fresh
+			out = append(out, st)
+		}
+		if len(keep) > 0 {
+			res.Values = keep
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 // Merge returns a copy of s without the named keys: groups that differ only in

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -465,12 +466,26 @@ func TestBenchstatCSV(t *testing.T) {
 		assert.InEpsilon(t, want.Old.Center, got.Old.Center, 1e-9, "seconds turned back into ns")
 	}
 
-	// The 0.5B got faster: nothing to fail on.
+	// The 0.5B got faster, but new.txt lacks a benchmark of old.txt: the
+	// gate fails on it, unless told to allow it.
 	v, err := bc.Gate(GateOptions{})
 	require.NoError(t, err)
+	assert.False(t, v.Pass())
+	assert.Empty(t, v.Regressions)
+	assert.Equal(t, "FAIL, 1 benchmark missing", v.Headline())
+	v, err = bc.Gate(GateOptions{AllowMissing: true})
+	require.NoError(t, err)
 	assert.True(t, v.Pass())
-	assert.Equal(t, []string{"Generate/model=llama3.2-1b/prompt=short"}, bc.OnlyOld)
-	assert.Equal(t, c.OnlyOld, bc.OnlyOld)
+	ids := func(ms []Missing) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, fmt.Sprintf("%s %s whole=%v", m.ID(), m.Metric, m.Whole))
+		}
+		slices.Sort(out)
+		return out
+	}
+	assert.Contains(t, ids(bc.OnlyOld), "Generate/model=llama3.2-1b/prompt=short ns/op whole=true")
+	assert.Equal(t, ids(c.OnlyOld), ids(bc.OnlyOld))
 }
 
 func TestBenchstatCSVErrors(t *testing.T) {
@@ -523,4 +538,53 @@ func TestGateSkipsSyntheticQuality(t *testing.T) {
 	v, err = Gate(set("rouge-l", sample(0.3, 6, 0), real), set("rouge-l", sample(0.1, 6, 1), real), GateOptions{})
 	require.NoError(t, err)
 	assert.False(t, v.Pass(), "a real model's quality has a direction from its Unit line")
+}
+
+func TestReadOneShot(t *testing.T) {
+	const unit = "Unit load-ns better=lower\n"
+	for _, c := range []struct {
+		name, in string
+		want     map[string][]float64 // the stage group's samples
+		cases    int                  // case groups
+	}{
+		{"on every case line: one load", unit +
+			"BenchmarkGenerate/model=a/prompt=p 1 10 ns/op 7 load-ns 3 rss-after-load-B\n" +
+			"BenchmarkGenerate/model=a/prompt=p 1 11 ns/op 7 load-ns 3 rss-after-load-B\n" +
+			"BenchmarkGenerate/model=a/prompt=q 1 12 ns/op 7 load-ns 3 rss-after-load-B\n",
+			map[string][]float64{"load-ns": {7}, "rss-after-load-B": {3}}, 2},
+		{"two loads", "BenchmarkGenerate/model=a/prompt=p 1 10 ns/op 7 load-ns\n" +
+			"BenchmarkGenerate/model=a/prompt=p 1 10 ns/op 9 load-ns\n",
+			map[string][]float64{"load-ns": {7, 9}}, 1},
+		{"stage line wins", "BenchmarkGenerate/model=a/stage=load 1 8 load-ns\n" +
+			"BenchmarkGenerate/model=a/prompt=p 1 10 ns/op 7 load-ns\n",
+			map[string][]float64{"load-ns": {8}}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse(strings.NewReader(c.in), "x.txt", nil)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"model", "prompt", StageKey}, s.Keys)
+			var stage []*Group
+			cases := 0
+			for _, g := range s.Groups {
+				if g.Stage() != "" {
+					stage = append(stage, g)
+				} else {
+					cases++
+					assert.NotContains(t, g.Samples, "load-ns", "a case keeps no one-shot figure")
+				}
+			}
+			require.Len(t, stage, 1)
+			assert.Equal(t, "Generate/model=a/stage=load", stage[0].ID())
+			assert.Equal(t, c.want, stage[0].Samples)
+			assert.Equal(t, c.cases, cases)
+		})
+	}
+}
+
+func TestDirections(t *testing.T) {
+	assert.Equal(t, 0, DefaultBetter("avg-power-W"), "more power for less time can be better")
+	assert.Equal(t, -1, DefaultBetter("J/token"))
+	assert.True(t, IsOneShot("load-ns"))
+	assert.True(t, IsOneShot("rss-after-load-B"))
+	assert.False(t, IsOneShot("peak-rss-B"))
 }

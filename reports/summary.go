@@ -12,7 +12,7 @@ import (
 // speedMetrics are the columns of the speed and memory tables, when present.
 var speedMetrics = []string{
 	"ns/op", "ttft-ns/op", "tpot-ns/op", "itl-p50-ns", "itl-p99-ns",
-	"tokens/s", "prompt-tokens/s", "load-ns",
+	"tokens/s", "prompt-tokens/s",
 	"peak-rss-B", "peak-vram-B", "J/token",
 }
 
@@ -53,17 +53,26 @@ func WriteSummary(w io.Writer, s *Set, plots []Plot) error {
 	per := s.Rows()
 	for _, b := range s.benchmarks() {
 		fmt.Fprintf(bw, "\n## %s\n", b)
-		rows := bench(avg, b)
+		rows, stageRows := splitStages(bench(avg, b))
 		hasPrompt := slices.ContainsFunc(s.Groups, func(g *Group) bool { return g.Benchmark == b && g.Get("prompt") != "" })
-		keys := rowKeys(s, rows)
-		title := "By " + strings.Join(keys, " and ")
-		if hasPrompt {
-			title += " (prompts averaged)"
+		if len(rows) > 0 {
+			keys := rowKeys(s, rows)
+			title := "By " + strings.Join(keys, " and ")
+			if hasPrompt {
+				title += " (prompts averaged)"
+			}
+			writeTables(bw, title, rows, keys)
 		}
-		writeTables(bw, title, rows, keys)
 		if hasPrompt {
-			prows := bench(per, b)
+			prows, _ := splitStages(bench(per, b))
 			writeTables(bw, "By prompt", prows, rowKeys(s, prows))
+		}
+		for _, stage := range stages(stageRows) {
+			srows := slices.DeleteFunc(slices.Clone(stageRows), func(r Row) bool { return r.Group.Stage() != stage })
+			fmt.Fprintf(bw, "\n### Once per model: %s\n\n", stage)
+			fmt.Fprintf(bw, "Measured once per model load (n: the loads), not per case; the gate leaves them out unless named in --metrics.\n\n")
+			keys := slices.DeleteFunc(rowKeys(s, srows), func(k string) bool { return k == StageKey })
+			writeTable(bw, srows, keys, rowMetrics(srows))
 		}
 	}
 

@@ -112,3 +112,40 @@ func bench(rows []Row, name string) []Row {
 func has(rows []Row, metric string) bool {
 	return slices.ContainsFunc(rows, func(r Row) bool { _, ok := r.Est[metric]; return ok })
 }
+
+// splitStages separates the case rows from the stage rows (Group.Stage).
+func splitStages(rows []Row) (cases, stageRows []Row) {
+	for _, r := range rows {
+		if r.Group.Stage() == "" {
+			cases = append(cases, r)
+		} else {
+			stageRows = append(stageRows, r)
+		}
+	}
+	return cases, stageRows
+}
+
+// stages are the distinct stages of rows, in order.
+func stages(rows []Row) []string {
+	var out []string
+	for _, r := range rows {
+		if st := r.Group.Stage(); !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// rowMetrics are the metrics any row has, in report order.
+func rowMetrics(rows []Row) []string {
+	var ms []string
+	for _, r := range rows {
+		for m := range r.Est {
+			if !slices.Contains(ms, m) {
+				ms = append(ms, m)
+			}
+		}
+	}
+	slices.Sort(ms)
+	return sortMetrics(ms)
+}

@@ -35,13 +35,16 @@ DIR/compare.csv, DIR/compare.md and DIR/compare.png/.svg; prints compare.md. A s
 argument is the output of 'benchstat -format csv OLD NEW'.
 `
 
-const gateUsage = `usage: llmbench gate [--max-regression 5%] [--metrics M,…] OLD NEW
+const gateUsage = `usage: llmbench gate [--max-regression 5%] [--metrics M,…] [--allow-missing] OLD NEW
        llmbench gate [flags] BENCHSTAT.csv
 
 Exits 1 when a metric of a benchmark is significantly worse (p < 0.05) by more than
-the threshold; prints a markdown verdict for $GITHUB_STEP_SUMMARY. Exits 2 on unusable
-input: a missing or malformed file, no benchmarks in common, a missing metric,
-samples too small for any difference to be significant.
+the threshold, or when NEW lacks a benchmark or metric of OLD that the gate checks
+(unless --allow-missing); prints a markdown verdict for $GITHUB_STEP_SUMMARY. The
+one-shot figures (load-ns, rss-after-load-B: one sample per model) are checked only
+when named in --metrics. Exits 2 on unusable input: a missing or malformed file, no
+benchmarks in common, a requested metric in neither input, samples too small for any
+difference to be significant.
 `
 
 // usageErr is a command-line mistake: exit status 2.
@@ -179,6 +182,7 @@ func runGate(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 		return nil
 	})
+	fs.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass even when NEW lacks benchmarks or metrics of OLD that the gate checks (they are listed)")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return helpOK(err)

@@ -128,6 +128,19 @@ func TestGateCommand(t *testing.T) {
 		{"gate-no-common", 2, []string{td + "base.txt", td + "other.txt"}},
 		{"gate-few-samples", 2, []string{td + "base.txt", td + "small.txt"}},
 		{"gate-bad-threshold", 2, []string{"--max-regression", "5", td + "base.txt", td + "regression.txt"}},
+		// What the new run lacks fails the gate, each listed by name; what
+		// only the new run has is listed.
+		{"gate-missing-benchmark", 1, []string{td + "base.txt", td + "lost-model.txt"}},
+		{"gate-missing-metric-new-side", 1, []string{td + "base.txt", td + "lost-metric.txt"}},
+		{"gate-new-only", 0, []string{td + "lost-model.txt", td + "base.txt"}},
+		{"gate-allow-missing", 0, []string{"--allow-missing", td + "base.txt", td + "lost-model.txt"}},
+		{"gate-missing-named-metric", 1, []string{"--metrics", "tokens/s", td + "base.txt", td + "lost-metric.txt"}},
+		// One-shot figures, once per model (on every case line in the old
+		// file, on stage lines in the new), 3× worse: not tested unless
+		// named, and then one sample per model side cannot be significant.
+		{"gate-one-shot-excluded", 0, []string{td + "oneshot-base.txt", td + "oneshot-new.txt"}},
+		{"gate-one-shot-cases", 0, []string{td + "oneshot-base.txt", td + "oneshot-cases.txt"}},
+		{"gate-one-shot-named", 2, []string{"--metrics", "load-ns", td + "oneshot-base.txt", td + "oneshot-new.txt"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			goldenRun(t, c.name, c.code, append([]string{"gate"}, c.args...)...)
@@ -156,6 +169,18 @@ func TestGateMessages(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.True(t, strings.HasPrefix(stdout, "## Benchmark gate: FAIL, 20 regressions\n"), stdout)
 	assert.Contains(t, stdout, "| Generate/model=synth-tiny/prompt=short | `ttft-ns/op` | 29.6 ms ±2% | 35.9 ms ±3% | +21.42% | 0.002 | 6 |")
+}
+
+func TestReportOneShot(t *testing.T) {
+	// The load figures once per model, whether a stage line or every case
+	// line carried them.
+	goldenRun(t, "report-one-shot", 0, "report", td+"oneshot-new.txt", "-o", "$OUT")
+	for _, f := range []string{"oneshot-base.txt", "oneshot-new.txt"} {
+		code, stdout, _ := runCLI(t, "report", td+f, "-o", t.TempDir())
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "### Once per model: load")
+		assert.Contains(t, stdout, "| synth-tiny *(synthetic)* | 1 |", f)
+	}
 }
 
 func TestParseFraction(t *testing.T) {
