@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/llmbench/llmbench/merge/mergetest"
 	"github.com/llmbench/llmbench/shard"
 )
 
@@ -27,61 +28,15 @@ var cases = []shard.Case{
 
 func sanitize(s string) string { return strings.ReplaceAll(s, "/", "_") }
 
-// writeShard writes what shard i of n would: its config lines, Unit lines and
-// two results per case, leaving out the cases skip names.
+// writeShard writes shard i of n of cases, leaving out skip.
 func writeShard(t *testing.T, dir string, i, n int, by string, skip ...shard.Case) string {
 	t.Helper()
-	plan := shard.Spec{Index: i, Count: n, By: by}.Plan(cases)
-	path := filepath.Join(dir, fmt.Sprintf("shard%d", i), "bench.txt")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	out, err := mergetest.Shard{Dir: dir, Config: "testdata/x.yaml", Spec: shard.Spec{Index: i, Count: n, By: by},
+		Cases: cases, Sanitize: sanitize, Skip: skip}.Write()
+	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	fmt.Fprintln(&buf, "Unit ns/op better=lower")
-	fmt.Fprintln(&buf, "Unit tokens/s better=higher")
-	w := benchfmt.NewWriter(&buf)
-	res := &benchfmt.Result{Iters: 1}
-	set := func(k, v string) {
-		res.SetConfig(k, v)
-		j, _ := res.ConfigIndex(k)
-		res.Config[j].File = true
-	}
-	set("goos", "linux")
-	set("llmbench-config", "testdata/x.yaml")
-	for _, kv := range plan.ConfigLines() {
-		set(kv[0], kv[1])
-	}
-	for k, c := range plan.Mine() {
-		if containsCase(skip, c) {
-			continue
-		}
-		set("engine", "engine-of-"+c.Model)
-		for it := range 2 {
-			name := "Generate/model=" + sanitize(c.Model) + "/prompt=" + c.Prompt
-			if c.Prompt == "" {
-				name = "Load/model=" + c.Model + "/concurrency=4"
-			}
-			res.Name = benchfmt.Name(name + "-2")
-			res.Values = []benchfmt.Value{{Value: float64(1000*(k+1) + it), Unit: "ns/op"}, {Value: float64(10 + it), Unit: "tokens/s"}}
-			if err := w.Write(res); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	fmt.Fprintln(&buf, "llmbench note: a notice line, not benchmark output")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(path)
-}
-
-func containsCase(cs []shard.Case, c shard.Case) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 func shards(t *testing.T, n int, by string) []string {
