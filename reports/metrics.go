@@ -52,6 +52,22 @@ var KnownMetrics = []MetricInfo{
 	// Average power has no direction: more power for less time can be the
 	// better run. Energy per token is what to minimise.
 	{Unit: "avg-power-W", Title: "Average power"},
+	// BenchmarkLoad's metrics, per load point (docs/load.md).
+	{Unit: "req/s", Title: "Requests/s", Better: +1},
+	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: +1},
+	{Unit: "error-rate", Title: "Error rate", Better: -1},
+	{Unit: "ttft-p50-ns", Title: "TTFT p50", Better: -1},
+	{Unit: "ttft-p90-ns", Title: "TTFT p90", Better: -1},
+	{Unit: "ttft-p99-ns", Title: "TTFT p99", Better: -1},
+	{Unit: "tpot-p50-ns", Title: "TPOT p50", Better: -1},
+	{Unit: "tpot-p90-ns", Title: "TPOT p90", Better: -1},
+	{Unit: "tpot-p99-ns", Title: "TPOT p99", Better: -1},
+	{Unit: "itl-p90-ns", Title: "ITL p90", Better: -1},
+	{Unit: "e2e-p50-ns", Title: "E2E p50", Better: -1},
+	{Unit: "e2e-p90-ns", Title: "E2E p90", Better: -1},
+	{Unit: "e2e-p99-ns", Title: "E2E p99", Better: -1},
+	{Unit: "lag-p50-ns", Title: "Schedule lag p50", Better: -1},
+	{Unit: "lag-p99-ns", Title: "Schedule lag p99", Better: -1},
 	{Unit: "out-words/op", Title: "Output words", Quality: true},
 	{Unit: "out-chars/op", Title: "Output characters", Quality: true},
 	{Unit: "ttr", Title: "TTR", Quality: true},

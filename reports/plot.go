@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -40,8 +42,23 @@ type Plot struct {
 	Series []Series
 	// Kind is how to draw it.
 	Kind PlotKind
+	// LogX draws the x axis on a log scale (Lines); otherwise the axes of
+	// Lines start at zero.
+	LogX bool
+	// Steps draws each line as a step function (an empirical CDF).
+	Steps bool
+	// Refs are horizontal reference lines, such as an SLO (Lines).
+	Refs []Ref
 	// Skipped, when not "", says why the figure is not drawn.
 	Skipped string
+}
+
+// A Ref is a horizontal reference line of a Lines plot.
+type Ref struct {
+	// Y is where it is drawn, in the axis unit.
+	Y float64
+	// Label is its legend entry: "SLO: TTFT ≤ 300 ms".
+	Label string
 }
 
 // A Series is one colour of a Plot.
@@ -57,6 +74,10 @@ type Series struct {
 	X []float64
 	// Samples are the distributions of a box plot, one per label.
 	Samples [][]float64
+	// Color picks the series' colour from the palette (Lines); Dashed draws
+	// its line dashed (the p99 beside a solid p50 of the same colour).
+	Color  int
+	Dashed bool
 }
 
 // PlotKind says how a Plot is drawn.
@@ -73,27 +94,43 @@ const (
 	// Changes: horizontal relative changes with intervals, one row per label;
 	// Series are regression, improvement, other.
 	Changes
+	// Lines: one line per series through (X, Values) with points and
+	// whiskers; axes from zero unless LogX.
+	Lines
 )
 
-// Plots returns the figures of a report, drawn or skipped, for each benchmark:
-// latency, peak memory, throughput, TTFT distribution, throughput against
-// parameter count. The first benchmark's files are latency, memory, …; another
-// benchmark's carry its name: latency-load.
+// Plots returns the figures of a report, drawn or skipped, for each benchmark.
+// A benchmark of cases gets latency, peak memory, throughput, the TTFT box
+// plot, throughput against parameter count and the CDFs of TTFT and TPOT;
+// the first benchmark's files are latency, memory, …, another benchmark's
+// carry its name: latency-generate2. A load sweep (concurrency= or rate=
+// points) gets its curves instead (sweepPlots): load-tokens, load-ttft, ….
 func Plots(s *Set) []Plot {
 	var out []Plot
 	avg := s.Averaged("prompt")
-	for i, b := range s.benchmarks() {
+	cases := 0
+	for _, b := range s.benchmarks() {
+		rows, _ := splitStages(bench(avg, b))
+		if len(rows) == 0 {
+			continue
+		}
+		if sweepKey(rows) != "" {
+			out = append(out, sweepPlots(rows, b)...)
+			continue
+		}
 		suffix := ""
-		if i > 0 {
+		if cases > 0 {
 			suffix = "-" + strings.ToLower(b)
 		}
-		rows, _ := splitStages(bench(avg, b))
+		cases++
 		for _, p := range []Plot{
 			barPlot(rows, "latency", b+": latency by model", "ns/op"),
 			memoryPlot(rows, b),
 			barPlot(rows, "throughput", b+": decode throughput by model", "tokens/s"),
 			ttftPlot(rows, b),
 			paramsPlot(rows, b),
+			cdfPlot(rows, "ttft-cdf", b+": distribution of time to first token", "ttft-ns/op", "TTFT"),
+			cdfPlot(rows, "tpot-cdf", b+": distribution of time per output token", "tpot-ns/op", "TPOT"),
 		} {
 			p.Name += suffix
 			out = append(out, p)
@@ -315,6 +352,10 @@ var (
 	colorGreen  = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
 	colorGrey   = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}
 	seriesColor = []color.Color{colorBlue, colorOrange, colorGrey}
+	// palette colours the lines of a Lines plot, one per model.
+	palette = []color.Color{colorBlue, colorOrange, colorGreen, colorRed,
+		color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+		color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}}
 )
 
 // Draw builds the gonum plot of p.
@@ -341,6 +382,8 @@ func (p Plot) Draw() (*plot.Plot, error) {
 		err = p.drawScatter(pl)
 	case Changes:
 		err = p.drawChanges(pl)
+	case Lines:
+		err = p.drawLines(pl)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("plot %s: %w", p.Name, err)
@@ -455,14 +498,8 @@ func (p Plot) drawScatter(pl *plot.Plot) error {
 	sc.GlyphStyle.Radius = vg.Points(4)
 	sc.GlyphStyle.Shape = draw.CircleGlyph{}
 	pl.Add(sc)
-	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: p.Labels})
-	if err != nil {
-		return err
-	}
-	for i := range labels.TextStyle {
-		labels.TextStyle[i].Font.Size = vg.Points(9)
-	}
-	labels.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(4)}
+	labels := &placedLabels{xys: xys, labels: p.Labels, radius: sc.GlyphStyle.Radius,
+		style: text.Style{Font: font.From(plotter.DefaultFont, vg.Points(9)), Handler: plot.DefaultTextHandler}}
 	pl.Add(labels)
 	var exys plotter.XYs
 	var errs plotter.YErrors
@@ -571,6 +608,199 @@ func (p Plot) drawChanges(pl *plot.Plot) error {
 	pl.NominalY(names...)
 	pl.Add(plotter.NewGrid())
 	return nil
+}
+
+func (p Plot) drawLines(pl *plot.Plot) error {
+	top := 0.0
+	for _, s := range p.Series {
+		var xys plotter.XYs
+		var exys plotter.XYs
+		var errs plotter.YErrors
+		for i, v := range s.Values {
+			if !finite(v) || !finite(s.X[i]) || p.LogX && s.X[i] <= 0 {
+				continue
+			}
+			pt := plotter.XY{X: s.X[i], Y: v}
+			xys = append(xys, pt)
+			top = math.Max(top, v)
+			if i < len(s.Lo) && finite(s.Lo[i]) && finite(s.Hi[i]) {
+				exys = append(exys, pt)
+				errs = append(errs, struct{ Low, High float64 }{v - s.Lo[i], s.Hi[i] - v})
+				top = math.Max(top, s.Hi[i])
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		col := palette[s.Color%len(palette)]
+		line, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return err
+		}
+		line.LineStyle.Color = col
+		line.LineStyle.Width = vg.Points(1.5)
+		if s.Dashed {
+			line.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		pl.Add(line)
+		if p.Steps {
+			line.StepStyle = plotter.PostStep
+		} else {
+			pts.GlyphStyle.Color = col
+			pts.GlyphStyle.Radius = vg.Points(2.5)
+			pts.GlyphStyle.Shape = draw.CircleGlyph{}
+			if s.Dashed {
+				pts.GlyphStyle.Shape = draw.RingGlyph{}
+			}
+			pl.Add(pts)
+		}
+		if s.Name != "" {
+			pl.Legend.Add(s.Name, line)
+		}
+		if len(exys) > 0 {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{exys, errs})
+			if err != nil {
+				return err
+			}
+			eb.LineStyle.Color = col
+			pl.Add(eb)
+		}
+	}
+	for _, r := range p.Refs {
+		f := plotter.NewFunction(func(float64) float64 { return r.Y })
+		f.LineStyle.Color = colorRed
+		f.LineStyle.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		pl.Add(f)
+		pl.Legend.Add(r.Label, f)
+		top = math.Max(top, r.Y)
+	}
+	right := 0.0
+	for _, s := range p.Series {
+		for _, x := range s.X {
+			if finite(x) {
+				right = math.Max(right, x)
+			}
+		}
+	}
+	if p.LogX {
+		pl.X.Scale = plot.LogScale{}
+		pl.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		pl.X.Max = right * 1.15
+	} else {
+		pl.X.Min = 0
+		pl.X.Max = right * 1.04
+	}
+	pl.Y.Min = 0
+	// Room above the data for the legend, one line per entry.
+	entries := len(p.Refs)
+	for _, s := range p.Series {
+		if s.Name != "" {
+			entries++
+		}
+	}
+	pl.Y.Max = top * (1.08 + 0.06*float64(entries))
+	if p.Steps {
+		pl.Y.Max = 1 + 0.06*float64(entries)
+	}
+	pl.Legend.Left = true
+	pl.Legend.XOffs = vg.Points(10)
+	pl.Legend.Padding = vg.Points(1.5)
+	pl.Legend.TextStyle.Font.Size = vg.Points(9)
+	pl.Add(plotter.NewGrid())
+	return nil
+}
+
+// placedLabels draws the labels of points where they overlap neither each
+// other nor the points nor the canvas edge, as far as placeLabels can.
+type placedLabels struct {
+	xys    plotter.XYs
+	labels []string
+	style  text.Style
+	radius vg.Length // of the points' glyphs
+}
+
+func (l *placedLabels) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	pts := make([]vg.Point, len(l.xys))
+	boxes := make([]vg.Rectangle, len(l.labels))
+	for i, xy := range l.xys {
+		pts[i] = vg.Point{X: trX(xy.X), Y: trY(xy.Y)}
+		boxes[i] = l.style.Rectangle(l.labels[i])
+	}
+	for i, at := range placeLabels(pts, boxes, l.radius, c.Rectangle) {
+		c.FillText(l.style, at, l.labels[i])
+	}
+}
+
+// DataRange is that of the points.
+func (l *placedLabels) DataRange() (xmin, xmax, ymin, ymax float64) { return plotter.XYRange(l.xys) }
+
+// placeLabels picks where to draw each label (the point to draw its text at,
+// boxes[i] being its bounds when drawn at the origin) next to pts[i]: the
+// first of a list of spots around the point — right, left, above, below,
+// then farther up and down — whose box stays inside area and overlaps no
+// point (a square of radius r) and no label placed before it; failing that,
+// the spot of least overlap.
+func placeLabels(pts []vg.Point, boxes []vg.Rectangle, r vg.Length, area vg.Rectangle) []vg.Point {
+	gap := r + vg.Points(2)
+	var placed []vg.Rectangle
+	out := make([]vg.Point, len(pts))
+	for i, p := range pts {
+		b := boxes[i]
+		w, h := b.Max.X-b.Min.X, b.Max.Y-b.Min.Y
+		// Lower-left corners of the candidate boxes.
+		cands := []vg.Point{
+			{X: p.X + gap, Y: p.Y - h/2},
+			{X: p.X + gap, Y: p.Y + gap/2},
+			{X: p.X + gap, Y: p.Y - h - gap/2},
+			{X: p.X - gap - w, Y: p.Y - h/2},
+			{X: p.X - gap - w, Y: p.Y + gap/2},
+			{X: p.X - gap - w, Y: p.Y - h - gap/2},
+			{X: p.X - w/2, Y: p.Y + gap},
+			{X: p.X - w/2, Y: p.Y - gap - h},
+		}
+		for k := vg.Length(1); k <= 4; k++ {
+			cands = append(cands,
+				vg.Point{X: p.X + gap, Y: p.Y + gap/2 + k*h}, vg.Point{X: p.X + gap, Y: p.Y - h - gap/2 - k*h},
+				vg.Point{X: p.X - gap - w, Y: p.Y + gap/2 + k*h}, vg.Point{X: p.X - gap - w, Y: p.Y - h - gap/2 - k*h})
+		}
+		best, bestCost := cands[0], math.Inf(1)
+		for _, ll := range cands {
+			box := vg.Rectangle{Min: ll, Max: vg.Point{X: ll.X + w, Y: ll.Y + h}}
+			cost := 0.0
+			if box.Min.X < area.Min.X || box.Min.Y < area.Min.Y || box.Max.X > area.Max.X || box.Max.Y > area.Max.Y {
+				cost += 1e6
+			}
+			for _, q := range placed {
+				cost += overlap(box, q)
+			}
+			for _, q := range pts {
+				cost += overlap(box, vg.Rectangle{Min: vg.Point{X: q.X - r, Y: q.Y - r}, Max: vg.Point{X: q.X + r, Y: q.Y + r}})
+			}
+			if cost < bestCost {
+				best, bestCost = ll, cost
+			}
+			if cost == 0 {
+				break
+			}
+		}
+		placed = append(placed, vg.Rectangle{Min: best, Max: vg.Point{X: best.X + w, Y: best.Y + h}})
+		out[i] = best.Sub(b.Min)
+	}
+	return out
+}
+
+// overlap is the area two rectangles share.
+func overlap(a, b vg.Rectangle) float64 {
+	w := math.Min(float64(a.Max.X), float64(b.Max.X)) - math.Max(float64(a.Min.X), float64(b.Min.X))
+	h := math.Min(float64(a.Max.Y), float64(b.Max.Y)) - math.Max(float64(a.Min.Y), float64(b.Min.Y))
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	return w * h
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

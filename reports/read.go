@@ -56,6 +56,10 @@ type Group struct {
 	// Synthetic reports a `model-synthetic: true` config line: a random-weight
 	// model whose timings and memory are real but whose text is meaningless.
 	Synthetic bool
+	// Config holds the configuration lines in effect for the group's first
+	// result (goos, cpu, engine, model-id, …); keys with empty values are
+	// left out.
+	Config map[string]string
 	// Samples maps a metric (its unit as written: "ns/op", "ttft-ns/op",
 	// "tokens/s") to its values, one per result line, in input order. A metric
 	// a result line lacks has no value from that line.
@@ -111,6 +115,8 @@ type Set struct {
 	Metrics []string
 	// Groups are the groups in the order first seen.
 	Groups []*Group
+	// ConfigKeys are the keys of the groups' Config in the order first seen.
+	ConfigKeys []string
 	// Units holds the metadata of `Unit … better=… assume=…` lines.
 	Units benchfmt.UnitMetadataMap
 	// Errors are the malformed lines, in input order.
@@ -257,7 +263,16 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 		k := gkey{nameProj.Project(res), keyProj.Project(res)}
 		g := groups[k]
 		if g == nil {
-			g = &Group{Benchmark: k.name.Get(nameProj.Fields()[0]), Samples: map[string][]float64{}}
+			g = &Group{Benchmark: k.name.Get(nameProj.Fields()[0]), Samples: map[string][]float64{}, Config: map[string]string{}}
+			for _, c := range res.Config {
+				if !c.File || len(c.Value) == 0 {
+					continue
+				}
+				if !slices.Contains(s.ConfigKeys, c.Key) {
+					s.ConfigKeys = append(s.ConfigKeys, c.Key)
+				}
+				g.Config[c.Key] = string(c.Value)
+			}
 			kf := keyProj.Fields()
 			for i, key := range s.Keys {
 				if v := k.keys.Get(kf[i]); v != "" {
@@ -447,6 +462,9 @@ func (s *Set) Merge(keys ...string) *Set {
 		}
 		if m.Params == 0 {
 			m.Params = g.Params
+		}
+		if m.Config == nil {
+			m.Config = g.Config
 		}
 		m.Synthetic = m.Synthetic || g.Synthetic
 		for metric, vs := range g.Samples {

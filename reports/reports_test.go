@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot/vg"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -46,9 +47,9 @@ func readBench(t *testing.T) *Set {
 
 func TestRead(t *testing.T) {
 	s := readBench(t)
-	assert.Equal(t, []string{"model", "prompt", "concurrency"}, s.Keys)
-	assert.Equal(t, 48, s.Results)
-	require.Len(t, s.Groups, 8)
+	assert.Equal(t, []string{"model", "prompt", "concurrency", "rate"}, s.Keys)
+	assert.Equal(t, 84, s.Results, "36 Generate lines, 48 Load lines")
+	require.Len(t, s.Groups, 14)
 
 	g := s.Groups[0]
 	assert.Equal(t, "Generate", g.Benchmark)
@@ -65,12 +66,20 @@ func TestRead(t *testing.T) {
 	assert.False(t, q.Synthetic, "model-synthetic: false after a synthetic model")
 	assert.Len(t, q.Samples["peak-vram-B"], 6)
 
-	load := s.Groups[6]
+	load := s.Groups[10]
 	assert.Equal(t, "Load/model=qwen2.5-0.5b/concurrency=1", load.ID())
+	rate := s.Groups[6]
+	assert.Equal(t, "Load/model=synth-tiny/rate=1", rate.ID())
+	assert.Equal(t, "300000000", rate.Config[ConfigSLOTTFT])
+	assert.Equal(t, "AMD EPYC 7B13", rate.Config["cpu"])
+	assert.NotContains(t, load.Config, ConfigSLOTTFT)
 
 	// Known metrics in canonical order, whatever the column order.
-	assert.Equal(t, []string{"ns/op", "ttft-ns/op", "tpot-ns/op", "tokens/s", "prompt-tokens/s",
+	assert.Equal(t, []string{"ns/op", "ttft-ns/op", "tpot-ns/op", "itl-p50-ns", "itl-p99-ns", "tokens/s", "prompt-tokens/s",
 		"gen-tokens/op", "prompt-tokens/op", "peak-rss-B", "peak-vram-B",
+		"req/s", "goodput-req/s", "error-rate", "ttft-p50-ns", "ttft-p90-ns", "ttft-p99-ns",
+		"tpot-p50-ns", "tpot-p90-ns", "tpot-p99-ns", "itl-p90-ns", "e2e-p50-ns", "e2e-p90-ns", "e2e-p99-ns",
+		"lag-p50-ns", "lag-p99-ns",
 		"out-words/op", "ttr", "distinct2", "rouge-l"}, s.Metrics)
 	assert.True(t, s.Synthetic())
 }
@@ -224,7 +233,7 @@ func TestSummaryNoSynthetic(t *testing.T) {
 func TestAveraged(t *testing.T) {
 	s := readBench(t)
 	rows := s.Averaged("prompt")
-	require.Len(t, rows, 5, "3 Generate models, 2 Load concurrencies")
+	require.Len(t, rows, 11, "3 Generate models, 8 load points")
 	r := rows[0]
 	assert.Equal(t, "Generate/model=synth-tiny", r.Group.ID())
 	assert.Equal(t, 2, r.Prompts)
@@ -270,8 +279,66 @@ func TestPlotData(t *testing.T) {
 	assert.Len(t, tp.Series[0].X, 3)
 	assert.Equal(t, []float64{1.3e8, 4.94e8, 1.24e9}, tp.Series[0].X)
 
-	assert.Equal(t, "no peak-rss-B or peak-vram-B metric", byName["memory-load"].Skipped)
-	assert.Len(t, byName["latency-load"].Series[0].Values, 2, "one bar per concurrency")
+	cdf := byName["tpot-cdf"]
+	require.Len(t, cdf.Series, 3, "one step line per model")
+	assert.True(t, cdf.Steps)
+	assert.False(t, cdf.LogX, "TPOT spans less than 20×")
+	assert.Equal(t, "synth-tiny (synthetic) (n=12)", cdf.Series[0].Name)
+	assert.Equal(t, []float64{0, 1.0 / 12}, cdf.Series[0].Values[:2], "from 0, a step per sample")
+	assert.Equal(t, 1.0, cdf.Series[0].Values[12])
+	assert.True(t, slices.IsSorted(cdf.Series[0].X))
+	assert.Equal(t, "TPOT (ms)", cdf.XLabel)
+	assert.True(t, byName["ttft-cdf"].LogX, "TTFT spans 40 ms to 700 ms: log scale")
+	assert.Equal(t, "TTFT (ms, log scale)", byName["ttft-cdf"].XLabel)
+
+	// The load sweep: curves, not bars; the concurrency and the rate sweep apart.
+	tok := byName["load-tokens-concurrency"]
+	require.Empty(t, tok.Skipped)
+	require.Len(t, tok.Series, 1)
+	assert.Equal(t, []float64{1, 2, 4, 8}, tok.Series[0].X)
+	assert.Equal(t, "concurrency (requests in flight)", tok.XLabel)
+	assert.InDelta(t, 38.9, tok.Series[0].Values[0], 1, "tokens/s at concurrency 1")
+	for i, v := range tok.Series[0].Values {
+		assert.Less(t, tok.Series[0].Lo[i], v, "whiskers with 6 samples")
+	}
+	lt := byName["load-ttft-rate"]
+	require.Len(t, lt.Series, 2, "p50 and p99 of the one rate model")
+	assert.False(t, lt.Series[0].Dashed)
+	assert.True(t, lt.Series[1].Dashed)
+	assert.Equal(t, lt.Series[0].Color, lt.Series[1].Color)
+	assert.Equal(t, "TTFT (ms)", lt.YLabel)
+	assert.Equal(t, []Ref{{Y: 300, Label: "SLO: TTFT ≤ 300 ms"}}, lt.Refs)
+	assert.True(t, slices.IsSorted(lt.Series[0].X), "achieved throughput grows with the rate")
+	assert.Equal(t, "offered load (requests/s)", byName["load-goodput-rate"].XLabel)
+	assert.Contains(t, byName["load-goodput-rate"].Subtitle, "TTFT ≤ 300 ms")
+	assert.Equal(t, "no goodput-req/s metric", byName["load-goodput-concurrency"].Skipped)
+	assert.NotContains(t, byName, "latency-load", "no bars for a sweep")
+}
+
+func TestPlaceLabels(t *testing.T) {
+	// The H200 throughput-against-size plot: two long labels of points 5
+	// tokens/s apart printed over each other; and one at the right edge.
+	area := vg.Rectangle{Max: vg.Point{X: 500, Y: 300}}
+	pts := []vg.Point{{X: 200, Y: 150}, {X: 260, Y: 152}, {X: 480, Y: 100}, {X: 260, Y: 140}}
+	boxes := make([]vg.Rectangle, len(pts))
+	for i := range boxes {
+		boxes[i] = vg.Rectangle{Min: vg.Point{Y: -2}, Max: vg.Point{X: 120, Y: 9}}
+	}
+	at := placeLabels(pts, boxes, 4, area)
+	placed := make([]vg.Rectangle, len(at))
+	for i, p := range at {
+		placed[i] = boxes[i].Add(p)
+		assert.True(t, placed[i].Min.X >= 0 && placed[i].Max.X <= 500, "label %d inside: %v", i, placed[i])
+	}
+	for i := range placed {
+		for j := range i {
+			assert.Zero(t, overlap(placed[i], placed[j]), "labels %d and %d overlap", j, i)
+		}
+		for j, p := range pts {
+			dot := vg.Rectangle{Min: vg.Point{X: p.X - 4, Y: p.Y - 4}, Max: vg.Point{X: p.X + 4, Y: p.Y + 4}}
+			assert.Zero(t, overlap(placed[i], dot), "label %d covers point %d", i, j)
+		}
+	}
 }
 
 func TestPlotSkippedWithoutParams(t *testing.T) {
@@ -295,7 +362,7 @@ func TestWriteReport(t *testing.T) {
 	var warn bytes.Buffer
 	files, err := WriteReport(dir, s, &warn)
 	require.NoError(t, err)
-	assert.Equal(t, "plot memory-load not drawn: no peak-rss-B or peak-vram-B metric\n", warn.String())
+	assert.Equal(t, "plot load-goodput-concurrency not drawn: no goodput-req/s metric\n", warn.String())
 	var pngs int
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -311,7 +378,7 @@ func TestWriteReport(t *testing.T) {
 			assert.Contains(t, string(data[:min(len(data), 400)]), "<svg", f)
 		}
 	}
-	assert.Equal(t, 9, pngs, "5 Generate plots, 4 Load plots")
+	assert.Equal(t, 18, pngs, "7 Generate plots, 6 of the rate sweep, 5 of the concurrency sweep")
 	assert.Contains(t, files, filepath.Join(dir, "results.csv"))
 	assert.Contains(t, files, filepath.Join(dir, "summary.md"))
 }

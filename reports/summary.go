@@ -16,6 +16,13 @@ var speedMetrics = []string{
 	"peak-rss-B", "peak-vram-B", "J/token",
 }
 
+// loadMetrics are the columns of a load sweep's table, when present.
+var loadMetrics = []string{
+	"ns/op", "ttft-ns/op", "tpot-ns/op", "tokens/s", "req/s", "goodput-req/s", "error-rate",
+	"ttft-p50-ns", "ttft-p99-ns", "tpot-p50-ns", "tpot-p99-ns", "itl-p99-ns", "e2e-p50-ns", "e2e-p99-ns",
+	"lag-p99-ns", "peak-rss-B", "peak-vram-B",
+}
+
 // SyntheticBanner opens summary.md when any model is synthetic.
 const SyntheticBanner = "> **Synthetic models** (marked *synthetic*): %s. Their weights are random: " +
 	"they measure speed and memory faithfully, but the text they produce is meaningless, " +
@@ -49,30 +56,15 @@ func WriteSummary(w io.Writer, s *Set, plots []Plot) error {
 		"prompts (mean of the per-prompt medians and bounds). Every metric, in its benchmark unit, is in results.csv.\n",
 		strings.Join(names, ", "), s.Results)
 
-	avg := s.Averaged("prompt")
-	per := s.Rows()
+	avg, per := s.Averaged("prompt"), s.Rows()
 	for _, b := range s.benchmarks() {
 		fmt.Fprintf(bw, "\n## %s\n", b)
-		rows, stageRows := splitStages(bench(avg, b))
-		hasPrompt := slices.ContainsFunc(s.Groups, func(g *Group) bool { return g.Benchmark == b && g.Get("prompt") != "" })
-		if len(rows) > 0 {
-			keys := rowKeys(s, rows)
-			title := "By " + strings.Join(keys, " and ")
-			if hasPrompt {
-				title += " (prompts averaged)"
+		for _, t := range summaryTables(s, avg, per, b) {
+			fmt.Fprintf(bw, "\n### %s\n\n", t.title)
+			if t.note != "" {
+				fmt.Fprintf(bw, "%s\n\n", t.note)
 			}
-			writeTables(bw, title, rows, keys)
-		}
-		if hasPrompt {
-			prows, _ := splitStages(bench(per, b))
-			writeTables(bw, "By prompt", prows, rowKeys(s, prows))
-		}
-		for _, stage := range stages(stageRows) {
-			srows := slices.DeleteFunc(slices.Clone(stageRows), func(r Row) bool { return r.Group.Stage() != stage })
-			fmt.Fprintf(bw, "\n### Once per model: %s\n\n", stage)
-			fmt.Fprintf(bw, "Measured once per model load (n: the loads), not per case; the gate leaves them out unless named in --metrics.\n\n")
-			keys := slices.DeleteFunc(rowKeys(s, srows), func(k string) bool { return k == StageKey })
-			writeTable(bw, srows, keys, rowMetrics(srows))
+			writeTable(bw, t.rows, t.keys, t.metrics)
 		}
 	}
 
@@ -104,9 +96,65 @@ func rowKeys(s *Set, rows []Row) []string {
 	return keys
 }
 
-func writeTables(w io.Writer, title string, rows []Row, keys []string) {
-	var speed, quality []string
-	for _, m := range speedMetrics {
+// A table is one table of a report.
+type table struct {
+	title, note string
+	// keys are the name keys of the row label columns; metrics the value
+	// columns.
+	keys, metrics []string
+	rows          []Row
+}
+
+// summaryTables are the tables of benchmark b: by model (the prompts
+// averaged, rows from avg) with speed and memory, then quality; the same by
+// prompt (from per) when there are prompts; then one per stage (the
+// one-shot figures once per model). A table without columns is left out.
+func summaryTables(s *Set, avg, per []Row, b string) []table {
+	var out []table
+	rows, stageRows := splitStages(bench(avg, b))
+	hasPrompt := slices.ContainsFunc(s.Groups, func(g *Group) bool { return g.Benchmark == b && g.Get("prompt") != "" })
+	add := func(title string, rows []Row) {
+		keys := rowKeys(s, rows)
+		speed, quality := tableMetrics(rows)
+		if len(speed) > 0 {
+			out = append(out, table{title: title, keys: keys, metrics: speed, rows: rows})
+		}
+		if len(quality) > 0 {
+			out = append(out, table{title: title + ": quality", keys: keys, metrics: quality, rows: rows})
+		}
+	}
+	if len(rows) > 0 {
+		title := "By " + strings.Join(rowKeys(s, rows), " and ")
+		if hasPrompt {
+			title += " (prompts averaged)"
+		}
+		add(title, rows)
+	}
+	if hasPrompt {
+		prows, _ := splitStages(bench(per, b))
+		add("By prompt", prows)
+	}
+	for _, stage := range stages(stageRows) {
+		srows := slices.DeleteFunc(slices.Clone(stageRows), func(r Row) bool { return r.Group.Stage() != stage })
+		out = append(out, table{
+			title:   "Once per model: " + stage,
+			note:    "Measured once per model load (n: the loads), not per case; the gate leaves them out unless named in --metrics.",
+			keys:    slices.DeleteFunc(rowKeys(s, srows), func(k string) bool { return k == StageKey }),
+			metrics: rowMetrics(srows),
+			rows:    srows,
+		})
+	}
+	return out
+}
+
+// tableMetrics are the speed and memory columns (speedMetrics, or
+// loadMetrics for a load sweep) and the quality columns that rows have.
+func tableMetrics(rows []Row) (speed, quality []string) {
+	list := speedMetrics
+	if sweepKey(rows) != "" {
+		list = loadMetrics
+	}
+	for _, m := range list {
 		if has(rows, m) {
 			speed = append(speed, m)
 		}
@@ -116,14 +164,7 @@ func writeTables(w io.Writer, title string, rows []Row, keys []string) {
 			quality = append(quality, mi.Unit)
 		}
 	}
-	if len(speed) > 0 {
-		fmt.Fprintf(w, "\n### %s\n\n", title)
-		writeTable(w, rows, keys, speed)
-	}
-	if len(quality) > 0 {
-		fmt.Fprintf(w, "\n### %s: quality\n\n", title)
-		writeTable(w, rows, keys, quality)
-	}
+	return speed, quality
 }
 
 func writeTable(w io.Writer, rows []Row, keys, metrics []string) {

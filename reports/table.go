@@ -149,3 +149,19 @@ func rowMetrics(rows []Row) []string {
 	slices.Sort(ms)
 	return sortMetrics(ms)
 }
+
+// Sweep keys: the name key of a load sweep's points.
+const (
+	KeyConcurrency = "concurrency"
+	KeyRate        = "rate"
+)
+
+// sweepKey is the load-sweep key the rows use ("concurrency" or "rate"), or "".
+func sweepKey(rows []Row) string {
+	for _, k := range []string{KeyConcurrency, KeyRate} {
+		if slices.ContainsFunc(rows, func(r Row) bool { return r.Group.Get(k) != "" }) {
+			return k
+		}
+	}
+	return ""
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -93,17 +94,55 @@ func writeGenerate(w io.Writer, rng *rand.Rand, ms []model, ps []prompt, n int, 
 	}
 }
 
+// writeLoad writes BenchmarkLoad results as the suite does, loadgen's metrics
+// per load point: the 0.5B through a concurrency sweep (no SLO), the
+// synthetic model through a rate sweep with a TTFT SLO that its p99 breaks
+// at the highest rates; n iterations per point.
 func writeLoad(w io.Writer, rng *rand.Rand, n int) {
+	jit := func() float64 { return 1 + 0.03*(2*rng.Float64()-1) }
+	line := func(name string, ttft, tpot, reqs, good, lag float64, outToks float64, rss float64) {
+		e2e := ttft + tpot*(outToks-1)
+		fmt.Fprintf(w, "BenchmarkLoad/%s \t       1\t%7.3f req/s\t%8.2f tokens/s", name, reqs, reqs*outToks)
+		if good >= 0 {
+			fmt.Fprintf(w, "\t%7.3f goodput-req/s", good)
+		}
+		fmt.Fprintf(w, "\t0 error-rate")
+		for _, h := range []struct {
+			name string
+			v    float64
+		}{{"ttft", ttft}, {"tpot", tpot}, {"itl", tpot}, {"e2e", e2e}} {
+			fmt.Fprintf(w, "\t%11.0f %s-p50-ns\t%11.0f %s-p90-ns\t%11.0f %s-p99-ns", h.v, h.name, h.v*1.3, h.name, h.v*1.8, h.name)
+		}
+		fmt.Fprintf(w, "\t%9.0f lag-p50-ns\t%9.0f lag-p99-ns\t%11.0f peak-rss-B\n", lag, lag*6, rss)
+	}
 	m := models[1]
 	fmt.Fprintf(w, "model-params: %.0f\nmodel-synthetic: false\n", m.params)
-	for _, c := range []int{1, 4} {
+	for _, c := range []int{1, 2, 4, 8} {
 		for range n {
-			j := 1 + 0.03*(2*rng.Float64()-1)
-			lat := 3.4e9 * (1 + 0.6*float64(c-1)) * j
-			fmt.Fprintf(w, "BenchmarkLoad/model=%s/concurrency=%d \t       1\t%12.0f ns/op\t%11.0f ttft-ns/op\t%7.2f tokens/s\n",
-				m.name, c, lat, 95e6*float64(c)*j, 38.0*float64(c)/(1+0.6*float64(c-1))/j)
+			j := jit()
+			tpot := 25e6 * (1 + 0.25*float64(c-1)) * j
+			ttft := 95e6 * (1 + 0.5*float64(c-1)) * j
+			e2e := ttft + tpot*127
+			line(fmt.Sprintf("model=%s/concurrency=%d", m.name, c), ttft, tpot, float64(c)/(e2e/1e9), -1, 4e4*j, 128,
+				m.rssMiB*(1<<20)*(1+0.05*float64(c)))
 		}
 	}
+	m = models[0]
+	const slo = 300e6
+	fmt.Fprintf(w, "model-params: %.0f\nmodel-synthetic: true\nslo-ttft-ns: %.0f\n", m.params, slo)
+	for _, r := range []float64{1, 2, 4, 8} {
+		for range n {
+			j := jit()
+			tpot := 12e6 * (1 + 0.04*r*r) * j
+			ttft := 40e6 * (1 + 0.12*r*r) * j
+			reqs := math.Min(r, 6.5) * j
+			// The share of requests whose TTFT meets the SLO, with p99 = 1.8×p50.
+			good := reqs * math.Max(0, math.Min(1, (slo-ttft)/(0.8*ttft)+0.5))
+			line(fmt.Sprintf("model=%s/rate=%g", m.name, r), ttft, tpot, reqs, good, 1e5*r*r*j, 64,
+				m.rssMiB*(1<<20)*(1+0.02*r))
+		}
+	}
+	fmt.Fprintln(w, "slo-ttft-ns:")
 }
 
 func create(path string, f func(w io.Writer)) {
