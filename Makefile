@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke load test test-llamacpp ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke load test test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -41,11 +41,24 @@ test: ollama vet lint
 	$(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) test-llamacpp
 	$(MAKE) bench-smoke
+	$(MAKE) test-slurm
 
 ## test-llamacpp: the in-process llama.cpp engine, built with the flags of make ollama
 CGO_LLAMA := CGO_CPPFLAGS="-I$(CURDIR)/bin/.include" CGO_CFLAGS="-O3 -march=native" CGO_CXXFLAGS="-O3 -march=native"
 test-llamacpp: ollama
 	$(CGO_LLAMA) $(GO) test -count=1 -timeout 15m -tags llamacpp ./backends/llamacpp/...
+
+## test-slurm: a one-node Slurm cluster on this machine (slurm-wlm and munge installed with
+## apt-get when missing, as root), a two-task array over the tiny models, merged and read by
+## benchstat, a killed task; the cluster is stopped afterwards, also on failure
+test-slurm: ollama build
+	LLMBENCH_BIN=$(CURDIR)/bin/llmbench GO=$(GO) ./scripts/slurm-local.sh test
+
+## slurm-up, slurm-down: start or stop that cluster by hand (then: eval $$(scripts/slurm-local.sh env))
+slurm-up:
+	./scripts/slurm-local.sh start
+slurm-down:
+	./scripts/slurm-local.sh stop
 
 bench-smoke:
 	mkdir -p outputs/smoke

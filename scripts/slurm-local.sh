@@ -85,6 +85,7 @@ start_munge() {
 	chown munge:munge /etc/munge/munge.key
 	chmod 400 /etc/munge/munge.key
 	runuser -u munge -- /usr/sbin/munged
+	touch "$STATE/run/munged.ours" # stop ends only a munged this script started
 	munge -n </dev/null | unmunge >/dev/null
 	log "munged running"
 }
@@ -93,6 +94,7 @@ start() {
 	install
 	stop 2>/dev/null || true
 	write_conf
+	mkdir -p "$STATE/run"
 	start_munge
 	slurmctld -f "$CONF" -c
 	slurmd -f "$CONF"
@@ -128,9 +130,9 @@ stop() {
 			rm -f "$pidfile"
 		fi
 	done
-	if [ -s /run/munge/munged.pid ]; then
+	if [ -e "$STATE/run/munged.ours" ] && [ -s /run/munge/munged.pid ]; then
 		kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
-		rm -f /run/munge/munged.pid
+		rm -f /run/munge/munged.pid "$STATE/run/munged.ours"
 	fi
 }
 
