@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke load test test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke load test chromium test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -37,11 +37,15 @@ load: ollama build
 
 ## test: vet, lint the workflow, every test (the real-engine ones included), and the
 ## Go-native benchmark path on tiny models, read back by stock benchstat
-test: ollama vet lint
-	$(GO) test -count=1 -timeout 25m ./...
+test: ollama vet lint chromium
+	LLMBENCH_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) test-llamacpp
 	$(MAKE) bench-smoke
 	$(MAKE) test-slurm
+
+## chromium: Debian's browser for the HTML report's browser test (apt-get as root, once)
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 ## test-llamacpp: the in-process llama.cpp engine, built with the flags of make ollama
 CGO_LLAMA := CGO_CPPFLAGS="-I$(CURDIR)/bin/.include" CGO_CFLAGS="-O3 -march=native" CGO_CXXFLAGS="-O3 -march=native"

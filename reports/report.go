@@ -14,9 +14,10 @@ const (
 	SummaryFile = "summary.md"
 )
 
-// WriteReport writes results.csv, summary.md and the plots (PNG and SVG) of s
-// into dir, creating it. A skipped plot is noted on warn (which may be nil)
-// and in summary.md. It returns the paths written.
+// WriteReport writes results.csv, summary.md, report.html (WriteHTML) and the
+// plots (PNG and SVG) of s into dir, creating it. A skipped plot is noted on
+// warn (which may be nil), in summary.md and in report.html. It returns the
+// paths written.
 func WriteReport(dir string, s *Set, warn io.Writer) ([]string, error) {
 	if warn == nil {
 		warn = io.Discard
@@ -51,15 +52,26 @@ func WriteReport(dir string, s *Set, warn io.Writer) ([]string, error) {
 	}
 	files = append(files, mdPath)
 
+	buf.Reset()
+	if err := WriteHTML(&buf, s, plots); err != nil {
+		return files, err
+	}
+	htmlPath := filepath.Join(dir, HTMLFile)
+	if err := os.WriteFile(htmlPath, buf.Bytes(), 0o644); err != nil {
+		return files, err
+	}
+	files = append(files, htmlPath)
+
 	pf, err := SavePlots(dir, plots)
 	files = append(files, pf...)
 	return files, err
 }
 
-// WriteComparison writes compare.csv, compare.md and the plot of relative
-// change per metric (compare.png, compare.svg) into dir, creating it. A
-// skipped plot is noted on warn (which may be nil). It returns the paths
-// written.
+// WriteComparison writes compare.csv, compare.md, compare.html (with the
+// verdict of the default gate, or why it cannot judge) and the plot of
+// relative change per metric (compare.png, compare.svg) into dir, creating
+// it. A skipped plot is noted on warn (which may be nil). It returns the
+// paths written.
 func WriteComparison(dir string, c *Comparison, warn io.Writer) ([]string, error) {
 	if warn == nil {
 		warn = io.Discard
@@ -71,7 +83,10 @@ func WriteComparison(dir string, c *Comparison, warn io.Writer) ([]string, error
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
-	}{{CompareCSVFile, c.WriteCSV}, {CompareMDFile, c.WriteMarkdown}} {
+	}{{CompareCSVFile, c.WriteCSV}, {CompareMDFile, c.WriteMarkdown}, {CompareHTMLFile, func(w io.Writer) error {
+		v, err := c.Gate(GateOptions{})
+		return c.WriteHTML(w, v, err)
+	}}} {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {
 			return files, err

@@ -583,7 +583,7 @@ func TestComparisonOutputs(t *testing.T) {
 	dir := t.TempDir()
 	files, err := WriteComparison(dir, c, nil)
 	require.NoError(t, err)
-	assert.Len(t, files, 4)
+	assert.Len(t, files, 5)
 	data, err := os.ReadFile(filepath.Join(dir, "compare.png"))
 	require.NoError(t, err)
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))

@@ -177,11 +177,7 @@ func writeTable(w io.Writer, rows []Row, keys, metrics []string) {
 	head = append(head, "n")
 	align = append(align, "--:")
 	for _, m := range metrics {
-		h := Title(m)
-		if u := plainUnit(m); u != "" {
-			h += " (" + u + ")"
-		}
-		head = append(head, h)
+		head = append(head, columnTitle(m))
 		align = append(align, "--:")
 	}
 	fmt.Fprintf(w, "| %s |\n|%s|\n", strings.Join(head, " | "), strings.Join(align, "|"))
@@ -209,6 +205,15 @@ func writeTable(w io.Writer, rows []Row, keys, metrics []string) {
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
+}
+
+// columnTitle heads a table column of metric: its title, with the unit when
+// the cells show bare numbers of a unit the title does not name.
+func columnTitle(metric string) string {
+	if u := plainUnit(metric); u != "" {
+		return Title(metric) + " (" + u + ")"
+	}
+	return Title(metric)
 }
 
 // plainUnit is the unit to show in a header for a metric Human prints bare.

@@ -23,16 +23,17 @@ func init() {
 const reportUsage = `usage: llmbench report [-o DIR] FILE…
 
 Reads Go benchmark output (FILE "-" is standard input) and writes DIR/results.csv,
-DIR/summary.md and the plots (PNG and SVG); prints summary.md. A malformed line is
-reported as FILE:LINE and skipped.
+DIR/summary.md, DIR/report.html (one self-contained page) and the plots (PNG and
+SVG); prints summary.md. A malformed line is reported as FILE:LINE and skipped.
 `
 
 const compareUsage = `usage: llmbench compare [-o DIR] OLD NEW
        llmbench compare [-o DIR] BENCHSTAT.csv
 
 Compares two runs like benchstat (medians, Mann-Whitney U test, p < 0.05) and writes
-DIR/compare.csv, DIR/compare.md and DIR/compare.png/.svg; prints compare.md. A single
-argument is the output of 'benchstat -format csv OLD NEW'.
+DIR/compare.csv, DIR/compare.md, DIR/compare.html (with the default gate's verdict)
+and DIR/compare.png/.svg; prints compare.md. A single argument is the output of
+'benchstat -format csv OLD NEW'.
 `
 
 const gateUsage = `usage: llmbench gate [--max-regression 5%] [--metrics M,…] [--allow-missing] OLD NEW

@@ -79,8 +79,8 @@ const td = "testdata/report/"
 
 func TestReportCommand(t *testing.T) {
 	out := goldenRun(t, "report", 0, "report", td+"base.txt", "-o", "$OUT")
-	for _, f := range []string{"results.csv", "summary.md", "latency.png", "latency.svg", "memory.png",
-		"throughput.png", "ttft.png", "throughput-params.png"} {
+	for _, f := range []string{"results.csv", "summary.md", "report.html", "latency.png", "latency.svg", "memory.png",
+		"throughput.png", "ttft.png", "throughput-params.png", "ttft-cdf.png", "tpot-cdf.png"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 	data, err := os.ReadFile(filepath.Join(out, "latency.png"))
@@ -102,7 +102,7 @@ func TestReportCommandErrors(t *testing.T) {
 
 func TestCompareCommand(t *testing.T) {
 	out := goldenRun(t, "compare", 0, "compare", td+"base.txt", td+"regression.txt", "-o", "$OUT")
-	for _, f := range []string{"compare.csv", "compare.md", "compare.png", "compare.svg"} {
+	for _, f := range []string{"compare.csv", "compare.md", "compare.html", "compare.png", "compare.svg"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 	goldenRun(t, "compare-benchstat", 0, "compare", "-o", "$OUT", td+"benchstat.csv")
