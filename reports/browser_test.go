@@ -182,7 +182,7 @@ func TestHTMLBrowser(t *testing.T) {
 }
 
 // compareImage compares a PNG screenshot with testdata/name within the
-// tolerance; -update rewrites it. A mismatch leaves name.got-.png beside it.
+// tolerance; -update rewrites it, a mismatch leaves name.got- beside it.
 // width and height, when not 0, are the size the shot must have.
 func compareImage(t *testing.T, name string, got []byte, width, height int) {
 	t.Helper()
@@ -191,25 +191,19 @@ func compareImage(t *testing.T, name string, got []byte, width, height int) {
 	if width > 0 {
 		require.Equal(t, image.Pt(width, height), img.Bounds().Size(), "%s: screenshot size", name)
 	}
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	f, err := os.Open(path)
-	require.NoError(t, err, "go test -update creates it")
-	defer f.Close()
-	want, err := png.Decode(f)
-	require.NoError(t, err, path)
-	if want.Bounds().Size() != img.Bounds().Size() {
-		_ = os.WriteFile(strings.TrimSuffix(path, ".png")+".got-.png", got, 0o644)
-		t.Fatalf("%s: %v, golden %v", name, img.Bounds().Size(), want.Bounds().Size())
-	}
-	if share := differentPixels(want, img); share > maxDifferentPixels {
-		_ = os.WriteFile(strings.TrimSuffix(path, ".png")+".got-.png", got, 0o644)
-		t.Errorf("%s: %.1f%% of pixels differ (tolerance %.1f%%); see %s.got-.png (go test -update accepts it)",
-			name, share*100, maxDifferentPixels*100, strings.TrimSuffix(path, ".png"))
-	}
+	goldenFunc(t, name, got, func(wantPNG, _ []byte) string {
+		want, err := png.Decode(bytes.NewReader(wantPNG))
+		switch {
+		case err != nil:
+			return err.Error()
+		case want.Bounds().Size() != img.Bounds().Size():
+			return fmt.Sprintf("is %v, the golden image %v", img.Bounds().Size(), want.Bounds().Size())
+		}
+		if share := differentPixels(want, img); share > maxDifferentPixels {
+			return fmt.Sprintf("differs in %.1f%% of its pixels (tolerance %.1f%%)", share*100, maxDifferentPixels*100)
+		}
+		return ""
+	})
 }
 
 // differentPixels is the share of pixels of two images of one size whose
@@ -241,4 +235,30 @@ func TestDifferentPixels(t *testing.T) {
 		b.Pix[10+x] = pixelTolerance / 2
 	}
 	assert.InDelta(t, 0.1, differentPixels(a, b), 1e-12, "a small difference is within tolerance")
+}
+
+func TestHTMLBrowserCompare(t *testing.T) {
+	exe := chromium(t)
+	c := compareOldNew(t)
+	v, err := c.Gate(GateOptions{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, c.WriteHTML(&buf, v, nil))
+	page := filepath.Join(t.TempDir(), CompareHTMLFile)
+	require.NoError(t, os.WriteFile(page, buf.Bytes(), 0o644))
+	url := "file://" + page
+
+	b := newBrowse(t, exe)
+	require.NoError(t, chromedp.Do(b.ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body"))))
+	assert.Equal(t, 1+len(c.ByMetric()), eval[int](t, b, `document.querySelectorAll("table").length`), "the overview and one per metric")
+	assert.Equal(t, 1, eval[int](t, b, `document.querySelectorAll("figure > svg").length`))
+	assert.Equal(t, "Benchmark gate: FAIL, 1 benchmark missing", eval[string](t, b, `document.querySelector("#verdict.fail strong").textContent`))
+	// The verdict box is red.
+	assert.Equal(t, "rgb(253, 232, 232)", eval[string](t, b, `getComputedStyle(document.querySelector("#verdict")).backgroundColor`))
+	errs, reqs := b.seen()
+	assert.Empty(t, errs, "console errors")
+	for _, u := range reqs {
+		assert.Equal(t, url, u, "the page requests nothing but itself")
+	}
+	assert.NotEmpty(t, reqs)
 }

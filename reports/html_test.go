@@ -27,12 +27,7 @@ func htmlReport(t *testing.T) string {
 // verdict.
 func htmlComparison(t *testing.T) string {
 	t.Helper()
-	old, err := Read([]string{"testdata/old.txt"}, nil)
-	require.NoError(t, err)
-	new, err := Read([]string{"testdata/new.txt"}, nil)
-	require.NoError(t, err)
-	c, err := Compare(old, new)
-	require.NoError(t, err)
+	c := compareOldNew(t)
 	v, err := c.Gate(GateOptions{})
 	require.NoError(t, err)
 	var buf bytes.Buffer

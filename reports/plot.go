@@ -425,17 +425,11 @@ func (p Plot) drawBars(pl *plot.Plot) error {
 			xys = append(xys, plotter.XY{X: float64(j) + off, Y: v})
 			errs = append(errs, struct{ Low, High float64 }{v - s.Lo[j], s.Hi[j] - v})
 		}
-		if len(xys) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{xys, errs})
-			if err != nil {
-				return err
-			}
+		if err := addWhiskers(pl, xys, errs, func(eb *plotter.YErrorBars) {
 			eb.CapWidth = width / 3
 			eb.LineStyle.Width = vg.Points(1.2)
-			pl.Add(eb)
+		}); err != nil {
+			return err
 		}
 	}
 	pl.NominalX(p.Labels...)
@@ -509,15 +503,8 @@ func (p Plot) drawScatter(pl *plot.Plot) error {
 			errs = append(errs, struct{ Low, High float64 }{s.Values[i] - s.Lo[i], s.Hi[i] - s.Values[i]})
 		}
 	}
-	if len(exys) > 0 {
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{exys, errs})
-		if err != nil {
-			return err
-		}
-		pl.Add(eb)
+	if err := addWhiskers(pl, exys, errs, nil); err != nil {
+		return err
 	}
 	lo, hi := slices.Min(s.X), slices.Max(s.X)
 	pl.X.Scale = plot.LogScale{}
@@ -657,16 +644,8 @@ func (p Plot) drawLines(pl *plot.Plot) error {
 		if s.Name != "" {
 			pl.Legend.Add(s.Name, line)
 		}
-		if len(exys) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{exys, errs})
-			if err != nil {
-				return err
-			}
-			eb.LineStyle.Color = col
-			pl.Add(eb)
+		if err := addWhiskers(pl, exys, errs, func(eb *plotter.YErrorBars) { eb.LineStyle.Color = col }); err != nil {
+			return err
 		}
 	}
 	for _, r := range p.Refs {
@@ -801,6 +780,26 @@ func overlap(a, b vg.Rectangle) float64 {
 		return 0
 	}
 	return w * h
+}
+
+// addWhiskers adds vertical intervals at xys (none when empty), styled by
+// style (which may be nil).
+func addWhiskers(pl *plot.Plot, xys plotter.XYs, errs plotter.YErrors, style func(*plotter.YErrorBars)) error {
+	if len(xys) == 0 {
+		return nil
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{xys, errs})
+	if err != nil {
+		return err
+	}
+	if style != nil {
+		style(eb)
+	}
+	pl.Add(eb)
+	return nil
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

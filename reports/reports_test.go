@@ -23,6 +23,18 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // leaves testdata/name.got- for a human to diff.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
+	goldenFunc(t, name, got, func(want, got []byte) string {
+		if bytes.Equal(got, want) {
+			return ""
+		}
+		return "differs from the golden file"
+	})
+}
+
+// goldenFunc is golden with a comparison of its own: differ says how got
+// differs from want, "" when it matches.
+func goldenFunc(t *testing.T, name string, got []byte, differ func(want, got []byte) string) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		require.NoError(t, os.WriteFile(path, got, 0o644))
@@ -30,9 +42,9 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "run go test -update to create it")
-	if !bytes.Equal(got, want) {
+	if d := differ(want, got); d != "" {
 		_ = os.WriteFile(path+".got-", got, 0o644)
-		t.Errorf("%s differs from the golden file; see %s.got- (go test -update accepts it)", path, path)
+		t.Errorf("%s %s; see %s.got- (go test -update accepts it)", path, d, path)
 	}
 }
 
@@ -514,13 +526,7 @@ func TestBenchstatCSV(t *testing.T) {
 	assert.Equal(t, "old.txt", bc.Old)
 	assert.Equal(t, "new.txt", bc.New)
 
-	old, err := Read([]string{"testdata/old.txt"}, nil)
-	require.NoError(t, err)
-	new, err := Read([]string{"testdata/new.txt"}, nil)
-	require.NoError(t, err)
-	c, err := Compare(old, new)
-	require.NoError(t, err)
-
+	c := compareOldNew(t)
 	require.Equal(t, len(c.Deltas), len(bc.Deltas))
 	for _, want := range c.Deltas {
 		i := slices.IndexFunc(bc.Deltas, func(d Delta) bool { return d.ID() == want.ID() && d.Metric == want.Metric })
@@ -654,4 +660,16 @@ func TestDirections(t *testing.T) {
 	assert.True(t, IsOneShot("load-ns"))
 	assert.True(t, IsOneShot("rss-after-load-B"))
 	assert.False(t, IsOneShot("peak-rss-B"))
+}
+
+// compareOldNew compares testdata/old.txt with testdata/new.txt.
+func compareOldNew(t *testing.T) *Comparison {
+	t.Helper()
+	old, err := Read([]string{"testdata/old.txt"}, nil)
+	require.NoError(t, err)
+	new, err := Read([]string{"testdata/new.txt"}, nil)
+	require.NoError(t, err)
+	c, err := Compare(old, new)
+	require.NoError(t, err)
+	return c
 }

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -217,9 +218,72 @@ func main() {
 		io.WriteString(w, header)
 		writeGenerate(w, rand.New(rand.NewPCG(5, 7)), pair, prompts, 2, 1.2, 0.02, false)
 	})
+	derived(cmd)
 	// Different models: nothing in common with base.txt.
 	create(filepath.Join(cmd, "other.txt"), func(w io.Writer) {
 		io.WriteString(w, header)
 		writeGenerate(w, rand.New(rand.NewPCG(6, 7)), []model{models[2]}, prompts, 6, 1, 0.02, false)
 	})
+}
+
+// derived writes the gate inputs made from noise.txt and base.txt: a run that
+// lost a model, one that lost a metric of one benchmark, and the one-shot load
+// figures once per model (on every case line, as llmbench wrote them before
+// stage lines, or on stage lines), the new side's load 3× slower.
+func derived(dir string) {
+	read := func(name string) []string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	}
+	write := func(name string, lines []string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	noise, base := read("noise.txt"), read("base.txt")
+	for i, l := range noise {
+		if l == "model-params: 494000000" {
+			write("lost-model.txt", noise[:i])
+			break
+		}
+	}
+	tokens := regexp.MustCompile(`\s+[0-9.e+]+ tokens/s(\s|$)`)
+	var lost []string
+	for _, l := range noise {
+		if strings.HasPrefix(l, "BenchmarkGenerate/model=qwen2.5-0.5b/prompt=long") {
+			l = tokens.ReplaceAllString(l, "$1")
+		}
+		lost = append(lost, l)
+	}
+	write("lost-metric.txt", lost)
+
+	type load struct{ ns, rss int64 }
+	loads := map[string]load{"synth-tiny": {812345678, 301989888}, "qwen2.5-0.5b": {1534567890, 801112064}}
+	slower := func(l load) load { return load{l.ns * 3, l.rss * 3 / 2} }
+	model := regexp.MustCompile(`^BenchmarkGenerate/model=([^/]+)/`)
+	var old, cases, stages []string
+	for _, l := range base {
+		if m := model.FindStringSubmatch(l); m != nil {
+			l += fmt.Sprintf("\t%d load-ns\t%d rss-after-load-B", loads[m[1]].ns, loads[m[1]].rss)
+		}
+		old = append(old, l)
+	}
+	for _, l := range noise {
+		stages = append(stages, l)
+		if name, ok := map[string]string{"model-synthetic: true": "synth-tiny", "model-synthetic: false": "qwen2.5-0.5b"}[l]; ok {
+			ld := slower(loads[name])
+			stages = append(stages, fmt.Sprintf("BenchmarkGenerate/model=%s/stage=load \t       1\t  %d load-ns\t  %d rss-after-load-B", name, ld.ns, ld.rss))
+		}
+		if m := model.FindStringSubmatch(l); m != nil {
+			ld := slower(loads[m[1]])
+			l += fmt.Sprintf("\t%d load-ns\t%d rss-after-load-B", ld.ns, ld.rss)
+		}
+		cases = append(cases, l)
+	}
+	write("oneshot-base.txt", old)
+	write("oneshot-new.txt", stages)
+	write("oneshot-cases.txt", cases)
 }
