@@ -257,7 +257,7 @@ func (t table) html() htmlTable {
 	ht.Head = append(ht.Head, "n")
 	ht.Align = append(ht.Align, true)
 	for _, m := range t.metrics {
-		ht.Head = append(ht.Head, columnTitle(m))
+		ht.Head = append(ht.Head, columnTitle(m, t.rows))
 		ht.Align = append(ht.Align, true)
 	}
 	for _, r := range t.rows {

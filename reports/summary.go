@@ -177,7 +177,7 @@ func writeTable(w io.Writer, rows []Row, keys, metrics []string) {
 	head = append(head, "n")
 	align = append(align, "--:")
 	for _, m := range metrics {
-		head = append(head, columnTitle(m))
+		head = append(head, columnTitle(m, rows))
 		align = append(align, "--:")
 	}
 	fmt.Fprintf(w, "| %s |\n|%s|\n", strings.Join(head, " | "), strings.Join(align, "|"))
@@ -208,8 +208,13 @@ func writeTable(w io.Writer, rows []Row, keys, metrics []string) {
 }
 
 // columnTitle heads a table column of metric: its title, with the unit when
-// the cells show bare numbers of a unit the title does not name.
-func columnTitle(metric string) string {
+// the cells show bare numbers of a unit the title does not name. In the rows
+// of a load sweep, tokens/s is output tokens over the wall time of the run,
+// not a decode rate.
+func columnTitle(metric string, rows []Row) string {
+	if metric == "tokens/s" && sweepKey(rows) != "" {
+		return "Output tokens/s"
+	}
 	if u := plainUnit(metric); u != "" {
 		return Title(metric) + " (" + u + ")"
 	}
