@@ -104,38 +104,28 @@ func sweepPlots(rows []Row, b string) []Plot {
 		if key == KeyConcurrency {
 			against = " against concurrency"
 		}
-		xs := loadX
 		achieved := metricX("tokens/s")
-		plots := []Plot{
-			curvePlot(cs, "tokens"+suffix, b+": output throughput"+against, sweepAxis(key), xs,
+		ttft := curvePlot(cs, "ttft"+suffix, b+": TTFT against achieved throughput", "achieved output throughput (tokens/s)", achieved,
+			[]string{"ttft-p50-ns", "ttft-p99-ns"}, []string{"p50", "p99"}, "TTFT")
+		ttft.Refs = sloRefs(ttft, cs, ConfigSLOTTFT, "TTFT")
+		tpot := curvePlot(cs, "tpot"+suffix, b+": TPOT against achieved throughput", "achieved output throughput (tokens/s)", achieved,
+			[]string{"tpot-p50-ns", "tpot-p99-ns"}, []string{"p50", "p99"}, "TPOT")
+		tpot.Refs = sloRefs(tpot, cs, ConfigSLOTPOT, "TPOT")
+		good := curvePlot(cs, "goodput"+suffix, b+": goodput"+against, sweepAxis(key), loadX,
+			[]string{"goodput-req/s", "req/s"}, []string{"goodput", "all completed"}, "throughput (requests/s)")
+		if good.Skipped == "" {
+			good.Subtitle = "goodput: requests/s meeting every SLO (" + sloText(cs) + "); " + good.Subtitle
+		}
+		for _, p := range []Plot{
+			curvePlot(cs, "tokens"+suffix, b+": output throughput"+against, sweepAxis(key), loadX,
 				[]string{"tokens/s"}, nil, "output throughput (tokens/s)"),
-			curvePlot(cs, "requests"+suffix, b+": requests completed"+against, sweepAxis(key), xs,
+			curvePlot(cs, "requests"+suffix, b+": requests completed"+against, sweepAxis(key), loadX,
 				[]string{"req/s"}, nil, "throughput (requests/s)"),
-			curvePlot(cs, "ttft"+suffix, b+": TTFT against achieved throughput", "achieved output throughput (tokens/s)", achieved,
-				[]string{"ttft-p50-ns", "ttft-p99-ns"}, []string{"p50", "p99"}, "TTFT"),
-			curvePlot(cs, "tpot"+suffix, b+": TPOT against achieved throughput", "achieved output throughput (tokens/s)", achieved,
-				[]string{"tpot-p50-ns", "tpot-p99-ns"}, []string{"p50", "p99"}, "TPOT"),
-			curvePlot(cs, "goodput"+suffix, b+": goodput"+against, sweepAxis(key), xs,
-				[]string{"goodput-req/s", "req/s"}, []string{"goodput", "all completed"}, "throughput (requests/s)"),
-			curvePlot(cs, "lag"+suffix, b+": schedule lag"+against, sweepAxis(key), xs,
+			ttft, tpot, good,
+			curvePlot(cs, "lag"+suffix, b+": schedule lag"+against, sweepAxis(key), loadX,
 				[]string{"lag-p50-ns", "lag-p99-ns"}, []string{"p50", "p99"}, "schedule lag"),
-		}
-		for i := range plots {
-			p := &plots[i]
+		} {
 			p.Name = prefix + p.Name
-			switch {
-			case strings.HasPrefix(p.Name, prefix+"ttft"):
-				p.Refs = sloRefs(p, cs, ConfigSLOTTFT, "TTFT")
-			case strings.HasPrefix(p.Name, prefix+"tpot"):
-				p.Refs = sloRefs(p, cs, ConfigSLOTPOT, "TPOT")
-			case strings.HasPrefix(p.Name, prefix+"goodput") && p.Skipped == "":
-				p.Subtitle = "goodput: requests/s meeting every SLO (" + sloText(cs) + "); " + p.Subtitle
-			}
-		}
-		for _, p := range plots {
-			if strings.HasPrefix(p.Name, prefix+"goodput") && p.Skipped == "" && !hasAny(cs, "goodput-req/s") {
-				p.Skipped = "no goodput-req/s metric: no SLO was set"
-			}
 			out = append(out, p)
 		}
 	}
@@ -217,7 +207,7 @@ func curvePlot(cs []curve, name, title, xLabel string, x func(curve, int) (float
 
 // sloRefs are the lines of the SLOs of key (in ns) that the curves' models
 // set, in p's y unit.
-func sloRefs(p *Plot, cs []curve, key, what string) []Ref {
+func sloRefs(p Plot, cs []curve, key, what string) []Ref {
 	if p.Skipped != "" {
 		return nil
 	}
