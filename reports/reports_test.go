@@ -571,12 +571,7 @@ func TestBenchstatCSVErrors(t *testing.T) {
 }
 
 func TestComparisonOutputs(t *testing.T) {
-	old, err := Read([]string{"testdata/old.txt"}, nil)
-	require.NoError(t, err)
-	new, err := Read([]string{"testdata/new.txt"}, nil)
-	require.NoError(t, err)
-	c, err := Compare(old, new)
-	require.NoError(t, err)
+	c := compareOldNew(t)
 	var csv, md bytes.Buffer
 	require.NoError(t, c.WriteCSV(&csv))
 	golden(t, "compare.csv.golden", csv.Bytes())
