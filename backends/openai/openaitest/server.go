@@ -52,6 +52,21 @@ const (
 	// FaultErrorEvent: after At chunks, send a data event holding an error
 	// object, and end the stream.
 	FaultErrorEvent
+	// FaultTruncated: after At chunks, send the first half of a content event
+	// (JSON cut off, no line end) and end the response cleanly.
+	FaultTruncated
+	// FaultAfterDone: complete the stream, then send Script.Garbage (default:
+	// bytes that are neither events nor UTF-8) after "data: [DONE]".
+	FaultAfterDone
+	// FaultStallAfterDone: complete the stream, then keep the response open
+	// without a byte more, until the client goes away or the server closes.
+	FaultStallAfterDone
+	// FaultTrickleAfterDone: complete the stream, then send a garbage line every
+	// 10 ms, never ending the response, until the client goes away.
+	FaultTrickleAfterDone
+	// FaultStallHeaders: send nothing at all, not even the status line, until
+	// the client goes away or the server closes.
+	FaultStallHeaders
 )
 
 // Script is what the server does for one request. The zero value streams the
@@ -75,6 +90,10 @@ type Script struct {
 	At    int
 	// Status is the HTTP status of FaultStatus. Default 500.
 	Status int
+	// EmptyBody makes FaultStatus answer with no body at all.
+	EmptyBody bool
+	// Garbage is what FaultAfterDone sends after [DONE].
+	Garbage string
 }
 
 // Request is what the server read from one request.
@@ -224,9 +243,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
+		if sc.EmptyBody {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(status)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"error":{"message":"scripted failure","type":"server_error","code":%d}}`, status)
+		return
+	}
+	if sc.Fault == FaultStallHeaders {
+		s.stall(r)
 		return
 	}
 
@@ -302,7 +330,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	delayed := false
 	for i, due := range plan {
-		if sc.Fault != FaultNone && i == sc.At && s.fault(w, r, sc.Fault, f) {
+		if midStream(sc.Fault) && i == sc.At && s.fault(w, r, sc.Fault, f) {
 			return
 		}
 		if !due.Equal(arrived) {
@@ -322,7 +350,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			tr.Sent = append(tr.Sent, time.Now())
 		}
 	}
-	if sc.Fault != FaultNone && sc.At >= len(plan) && s.fault(w, r, sc.Fault, f) {
+	if midStream(sc.Fault) && sc.At >= len(plan) && s.fault(w, r, sc.Fault, f) {
 		return
 	}
 	w.Write(f.final)
@@ -333,6 +361,50 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if sc.Fault != FaultNoDone {
 		io.WriteString(w, "data: [DONE]\n\n")
 	}
+	switch sc.Fault {
+	case FaultAfterDone:
+		g := sc.Garbage
+		if g == "" {
+			g = "\x00\xff\xfe not an event\ndata: {\"choices\n\n{\"error\":{\"message\":\"late\"}}\n"
+		}
+		io.WriteString(w, g)
+	case FaultStallAfterDone:
+		flusher.Flush()
+		s.stall(r)
+	case FaultTrickleAfterDone:
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			io.WriteString(w, "garbage after done\n")
+			flusher.Flush()
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				return
+			case <-s.quit:
+				return
+			}
+		}
+	}
+}
+
+// stall waits until the client goes away or the server closes (at most 5
+// minutes).
+func (s *Server) stall(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-s.quit:
+	case <-time.After(5 * time.Minute):
+	}
+}
+
+// midStream reports whether f strikes at Script.At, in the middle of the stream.
+func midStream(f Fault) bool {
+	switch f {
+	case FaultNone, FaultAfterDone, FaultStallAfterDone, FaultTrickleAfterDone:
+		return false
+	}
+	return true
 }
 
 // fault injects f; it returns true when the handler must stop.
@@ -357,11 +429,10 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f Fault, fr *fram
 		return false
 	case FaultStall:
 		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-s.quit:
-		case <-time.After(5 * time.Minute):
-		}
+		s.stall(r)
+		return true
+	case FaultTruncated:
+		w.Write(fr.content[:len(fr.content)/2])
 		return true
 	case FaultErrorEvent:
 		io.WriteString(w, "data: {\"error\":{\"message\":\"scripted error event\",\"type\":\"server_error\"}}\n\n")
