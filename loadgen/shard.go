@@ -1,11 +1,13 @@
 package loadgen
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 
-	"github.com/llmbench/llmbench/config"
 )
 
 // SplitPoint returns shard i of n's part of the load point p, so n machines
@@ -39,14 +41,14 @@ func SplitPoint(p Point, i, n int, planHash string) (Point, error) {
 	q := p
 	var err error
 	switch p.Mode {
-	case config.ModeSequential:
+	case ModeSequential:
 		if n > 1 {
 			errs = append(errs, fmt.Errorf("load %s: sequential load cannot be split over %d shards", p.Name, n))
 		}
-	case config.ModeConcurrency:
+	case ModeConcurrency:
 		q.Concurrency, err = share("concurrency", p.Concurrency)
 		errs = append(errs, err)
-	case config.ModeRate:
+	case ModeRate:
 		q.Rate = p.Rate / float64(n)
 		q.MaxConcurrency, err = share("max_concurrency", p.MaxConcurrency)
 		errs = append(errs, err)
@@ -93,5 +95,54 @@ func MergeShards(reps []*Report) (*Report, error) {
 		out.Wall = out.End.Sub(out.Start)
 	}
 	out.MaxInFlight = inflight
+	return out, nil
+}
+
+// ShardRecordsFile is the file, in a shard's output folder, that holds the
+// shard's load reports in their lossless form, one ShardRecord per JSON line,
+// for merge to pool across shards.
+const ShardRecordsFile = "load-shards.jsonl"
+
+// ShardRecord is one run of a split load point on one shard.
+type ShardRecord struct {
+	// Name is the benchmark's name without "Benchmark" and the -GOMAXPROCS
+	// suffix: Load/model=M/concurrency=C, the whole point's name.
+	Name string `json:"name"`
+	// Iteration counts the runs of the point on the shard from 0, in the order
+	// of the shard's result lines.
+	Iteration int `json:"iteration"`
+	// Report is the run's report (its point the shard's part).
+	Report *Report `json:"report"`
+}
+
+// WriteShardRecord writes rec as one JSON line.
+func WriteShardRecord(w io.Writer, rec ShardRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", rec.Name, err)
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
+
+// ReadShardRecords reads the records WriteShardRecord wrote; file names the
+// input in errors.
+func ReadShardRecords(r io.Reader, file string) ([]ShardRecord, error) {
+	var out []ShardRecord
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<30) // a record holds every sample of a run
+	for line := 1; sc.Scan(); line++ {
+		var rec ShardRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, line, err)
+		}
+		if rec.Report == nil || rec.Name == "" {
+			return nil, fmt.Errorf("%s:%d: a load record without a name or report", file, line)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	return out, nil
 }

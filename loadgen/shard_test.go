@@ -1,15 +1,16 @@
 package loadgen
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // tens returns a histogram of the values 10, 20, …, 10·n ns, recorded in a
@@ -123,7 +124,7 @@ func (r *Report) add(q request) {
 // (each report written losslessly and read back), merge into exactly the
 // report of one process that saw them all.
 func TestMergeShardsEqualsOneProcess(t *testing.T) {
-	p := Point{Name: "rate=30", Mode: config.ModeRate, Rate: 30, Arrival: config.ArrivalPoisson,
+	p := Point{Name: "rate=30", Mode: ModeRate, Rate: 30, Arrival: ArrivalPoisson,
 		Seed: 1, Requests: 301, SLO: SLO{TTFT: 150 * time.Millisecond}}
 	reqs := recorded(301, time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC))
 	one := newReport(p)
@@ -185,7 +186,7 @@ func TestMergeShardsEqualsOneProcess(t *testing.T) {
 }
 
 func TestSplitPoint(t *testing.T) {
-	c := Point{Name: "concurrency=10", Mode: config.ModeConcurrency, Concurrency: 10, Requests: 100}
+	c := Point{Name: "concurrency=10", Mode: ModeConcurrency, Concurrency: 10, Requests: 100}
 	var cs, rs []int
 	for i := range 3 {
 		q, err := SplitPoint(c, i, 3, "h")
@@ -200,7 +201,7 @@ func TestSplitPoint(t *testing.T) {
 	if !slices.Equal(cs, []int{4, 3, 3}) || !slices.Equal(rs, []int{34, 33, 33}) {
 		t.Errorf("concurrency 10, 100 requests over 3 shards: %v, %v", cs, rs)
 	}
-	r := Point{Name: "rate=9", Mode: config.ModeRate, Rate: 9, Arrival: config.ArrivalPoisson, Seed: 1}
+	r := Point{Name: "rate=9", Mode: ModeRate, Rate: 9, Arrival: ArrivalPoisson, Seed: 1}
 	seeds := map[int64]bool{}
 	for i := range 3 {
 		q, _ := SplitPoint(r, i, 3, "h")
@@ -218,9 +219,9 @@ func TestSplitPoint(t *testing.T) {
 		p    Point
 		i, n int
 	}{
-		{Point{Name: "concurrency=2", Mode: config.ModeConcurrency, Concurrency: 2}, 0, 3},
-		{Point{Name: "concurrency=1", Mode: config.ModeSequential, Concurrency: 1}, 0, 2},
-		{Point{Name: "rate=1", Mode: config.ModeRate, Rate: 1, Requests: 2}, 2, 3},
+		{Point{Name: "concurrency=2", Mode: ModeConcurrency, Concurrency: 2}, 0, 3},
+		{Point{Name: "concurrency=1", Mode: ModeSequential, Concurrency: 1}, 0, 2},
+		{Point{Name: "rate=1", Mode: ModeRate, Rate: 1, Requests: 2}, 2, 3},
 		{r, 3, 3},
 	} {
 		if _, err := SplitPoint(bad.p, bad.i, bad.n, "h"); err == nil {
@@ -229,5 +230,28 @@ func TestSplitPoint(t *testing.T) {
 	}
 	if _, err := SplitPoint(c, 0, 1, "h"); errors.Join(err) != nil {
 		t.Errorf("one shard: %v", err)
+	}
+}
+
+func TestShardRecordsRoundTrip(t *testing.T) {
+	rep := newReport(Point{Name: "rate=2", Mode: ModeRate, Rate: 1})
+	for _, q := range recorded(20, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		rep.add(q)
+	}
+	var buf bytes.Buffer
+	for i := range 2 {
+		if err := WriteShardRecord(&buf, ShardRecord{Name: "Load/model=m/rate=2", Iteration: i, Report: rep}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := ReadShardRecords(&buf, "x.jsonl")
+	if err != nil || len(recs) != 2 || recs[1].Iteration != 1 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	if got, want := recs[1].Report.Metrics(), rep.Metrics(); !slices.Equal(got, want) {
+		t.Errorf("metrics after the round trip %v, want %v", got, want)
+	}
+	if _, err := ReadShardRecords(strings.NewReader("{}\n"), "x.jsonl"); err == nil || !strings.Contains(err.Error(), "x.jsonl:1") {
+		t.Errorf("an empty record: %v", err)
 	}
 }

@@ -18,6 +18,7 @@
 package merge
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/shard"
 )
 
@@ -46,6 +48,7 @@ type Set struct {
 	Files []*File
 
 	units []*benchfmt.UnitMetadata
+	split map[string]bool // the split load models' sanitized names, set by Check
 }
 
 // File is one shard's output.
@@ -56,6 +59,9 @@ type File struct {
 	Index int
 	// Results are the file's results, in order.
 	Results []*benchfmt.Result
+	// Load are the shard's load records (loadgen.ShardRecordsFile beside the
+	// bench.txt) for load points split over the shards.
+	Load []loadgen.ShardRecord
 }
 
 // Read reads shard outputs: each path is a bench.txt or a folder holding one.
@@ -114,6 +120,15 @@ func (s *Set) read(path string, seenUnit map[benchfmt.UnitMetadataKey]*benchfmt.
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("merge: %s: %w", path, err)
 	}
+	recs := filepath.Join(filepath.Dir(path), loadgen.ShardRecordsFile)
+	if rf, err := os.Open(recs); err == nil {
+		defer rf.Close()
+		if f.Load, err = loadgen.ReadShardRecords(rf, recs); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
 	return f, nil
 }
 
@@ -138,10 +153,10 @@ func (s *Set) addResult(f *File, res *benchfmt.Result) error {
 	}
 	f.Index = spec.Index
 	if s.Hash == "" {
-		s.Spec, s.Hash = shard.Spec{Count: spec.Count, By: spec.By}, hash
+		s.Spec, s.Hash = shard.Spec{Count: spec.Count, By: spec.By, SplitLoad: spec.SplitLoad}, hash
 		s.ConfigFile = res.GetConfig("llmbench-config")
 	}
-	if hash != s.Hash || spec.Count != s.Spec.Count || spec.By != s.Spec.By {
+	if hash != s.Hash || spec.Count != s.Spec.Count || spec.By != s.Spec.By || spec.SplitLoad != s.Spec.SplitLoad {
 		return fmt.Errorf("%s: shard %s of plan %s, but the outputs before it are of plan %s (%d shards, by %s): shards of different configurations", where, spec, hash, s.Hash, s.Spec.Count, s.Spec.By)
 	}
 	f.Results = append(f.Results, res)
@@ -161,7 +176,7 @@ func (s *Set) Check(cases []shard.Case, sanitize func(string) string) error {
 	if len(s.Files) == 0 || s.Hash == "" {
 		return errors.New("merge: no results in the shard outputs")
 	}
-	plan := shard.Spec{Index: 0, Count: s.Spec.Count, By: s.Spec.By}.Plan(cases)
+	plan := shard.Spec{Index: 0, Count: s.Spec.Count, By: s.Spec.By, SplitLoad: s.Spec.SplitLoad}.Plan(cases)
 	if plan.Hash() != s.Hash {
 		return fmt.Errorf("merge: the shards ran plan %s, but the configuration's cases give plan %s (%d shards, by %s): a different configuration, or one changed since", s.Hash, plan.Hash(), s.Spec.Count, s.Spec.By)
 	}
@@ -213,16 +228,27 @@ func (s *Set) Check(cases []shard.Case, sanitize func(string) string) error {
 		}
 	}
 	missing := map[int][]string{}
+	split := map[string]bool{}
 	for k, c := range cases {
-		want := plan.Shard[k]
-		for i, path := range found[k] {
-			if i != want {
-				errs = append(errs, fmt.Errorf("merge: %s: results on shard %d/%d (%s), but the plan gives it to shard %d/%d", c, i, s.Spec.Count, path, want, s.Spec.Count))
+		if want := plan.Shard[k]; want != shard.All {
+			for i, path := range found[k] {
+				if i != want {
+					errs = append(errs, fmt.Errorf("merge: %s: results on shard %d/%d (%s), but the plan gives it to shard %d/%d", c, i, s.Spec.Count, path, want, s.Spec.Count))
+				}
+			}
+			if _, ok := found[k][want]; !ok {
+				missing[want] = append(missing[want], c.String())
+			}
+			continue
+		}
+		// A split load model: on every shard, with its lossless records.
+		for i := range s.Spec.Count {
+			if _, ok := found[k][i]; !ok {
+				missing[i] = append(missing[i], c.String()+" (its share of the load)")
 			}
 		}
-		if _, ok := found[k][want]; !ok {
-			missing[want] = append(missing[want], c.String())
-		}
+		errs = append(errs, s.checkRecords(sanitize(c.Model))...)
+		split[sanitize(c.Model)] = true
 	}
 	for _, i := range slices.Sorted(maps.Keys(missing)) {
 		cs := missing[i]
@@ -232,7 +258,48 @@ func (s *Set) Check(cases []shard.Case, sanitize func(string) string) error {
 			errs = append(errs, fmt.Errorf("merge: shard %d/%d (%s) incomplete: no results for %s", i, s.Spec.Count, paths[0], strings.Join(cs, "; ")))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.split = split
+	return nil
+}
+
+// checkRecords checks that each shard has one load record per result line of
+// the split load model (sanitized name) model.
+func (s *Set) checkRecords(model string) []error {
+	var errs []error
+	for _, f := range s.Files {
+		lines, recs := map[string]int{}, map[string]int{}
+		for _, res := range f.Results {
+			if m, _, _ := nameParts(res.Name); m == model {
+				lines[baseName(res.Name)]++
+			}
+		}
+		for _, r := range f.Load {
+			if m, _, _ := nameParts(benchfmt.Name(r.Name)); m == model {
+				recs[r.Name]++
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(lines)) {
+			if lines[name] != recs[name] {
+				errs = append(errs, fmt.Errorf("merge: shard %d/%d (%s): %d results of %s but %d load records in %s: the split load cannot be merged exactly", f.Index, s.Spec.Count, f.Path, lines[name], name, recs[name], loadgen.ShardRecordsFile))
+			}
+		}
+	}
+	return errs
+}
+
+// baseName is a benchmark name without its -GOMAXPROCS suffix.
+func baseName(n benchfmt.Name) string {
+	base, parts := n.Parts()
+	out := string(base)
+	for _, p := range parts {
+		if !bytes.HasPrefix(p, []byte("-")) {
+			out += string(p)
+		}
+	}
+	return out
 }
 
 func firstPrompt(cases []shard.Case, model string) string {
@@ -262,7 +329,11 @@ func nameParts(name benchfmt.Name) (model, prompt string, ok bool) {
 
 // Write writes the merged run: a note line naming the plan (not a
 // configuration line, so benchstat ignores it), the Unit lines, then every
-// shard's results in shard order without the shard configuration lines.
+// shard's results in shard order without the shard configuration lines. After
+// Check, the results of a load model split over every shard are merged: one
+// line per run, at the first shard's line, whose load metrics are those of the
+// pooled records (loadgen.MergeShards) and whose other values are the largest
+// of the shards'.
 func (s *Set) Write(out io.Writer) error {
 	if _, err := fmt.Fprintf(out, "llmbench merge: %d shards of plan %s (by %s); shard configuration lines left out\n", s.Spec.Count, s.Hash, s.Spec.By); err != nil {
 		return err
@@ -275,15 +346,99 @@ func (s *Set) Write(out io.Writer) error {
 	}
 	files := slices.Clone(s.Files)
 	slices.SortStableFunc(files, func(a, b *File) int { return cmp.Compare(a.Index, b.Index) })
-	for _, f := range files {
+	for fi, f := range files {
+		seen := map[string]int{} // runs of each split load point so far
 		for _, res := range f.Results {
-			for _, k := range []string{shard.KeyShard, shard.KeyPlan, shard.KeyBy} {
-				res.SetConfig(k, "")
+			out := res.Clone()
+			if s.splitLoad(res.Name) {
+				if fi > 0 {
+					continue // merged into the first shard's line
+				}
+				name := baseName(res.Name)
+				var err error
+				out.Values, err = s.mergeLoad(files, name, seen[name])
+				if err != nil {
+					return err
+				}
+				seen[name]++
 			}
-			if err := w.Write(res); err != nil {
+			for _, k := range shard.Keys {
+				out.SetConfig(k, "")
+			}
+			if err := w.Write(out); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// splitLoad reports whether name is a result of a load model the checked plan
+// splits over every shard.
+func (s *Set) splitLoad(name benchfmt.Name) bool {
+	model, _, _ := nameParts(name)
+	return s.split[model]
+}
+
+// mergeLoad returns the values of run it of the split load point name: the
+// load metrics of every shard's record merged (loadgen.MergeShards: exact
+// percentiles, the union's wall time), then each other value of the shards'
+// lines (the engines' memory peaks) at its largest.
+func (s *Set) mergeLoad(files []*File, name string, it int) ([]benchfmt.Value, error) {
+	var reps []*loadgen.Report
+	other := map[string]float64{}
+	var order []string
+	loadMetric := map[string]bool{}
+	for _, m := range loadgen.MetricNames() {
+		loadMetric[m] = true
+	}
+	for _, f := range files {
+		var rep *loadgen.Report
+		for _, r := range f.Load {
+			if r.Name == name && r.Iteration == it {
+				rep = r.Report
+			}
+		}
+		var line *benchfmt.Result
+		n := 0
+		for _, res := range f.Results {
+			if baseName(res.Name) == name {
+				if n == it {
+					line = res
+				}
+				n++
+			}
+		}
+		if rep == nil || line == nil {
+			return nil, fmt.Errorf("merge: shard %d/%d (%s) has no run %d of %s", f.Index, s.Spec.Count, f.Path, it+1, name)
+		}
+		reps = append(reps, rep)
+		for _, v := range line.Values {
+			unit, val := v.Unit, v.Value
+			if v.OrigUnit != "" { // as written, before benchfmt tidied ns to sec
+				unit, val = v.OrigUnit, v.OrigValue
+			}
+			if loadMetric[unit] {
+				continue
+			}
+			if old, ok := other[unit]; !ok {
+				order = append(order, unit)
+				other[unit] = val
+			} else {
+				other[unit] = max(old, val)
+			}
+		}
+	}
+	merged, err := loadgen.MergeShards(reps)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %s: %w", name, err)
+	}
+	var vals []benchfmt.Value
+	for _, m := range merged.Metrics() {
+		vals = append(vals, benchfmt.Value{Value: m.Value, Unit: m.Name})
+	}
+	for _, u := range order {
+		vals = append(vals, benchfmt.Value{Value: other[u], Unit: u})
+	}
+	return vals, nil
 }

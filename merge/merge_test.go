@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/merge/mergetest"
 	"github.com/llmbench/llmbench/shard"
 )
@@ -178,4 +181,106 @@ func TestMergeErrors(t *testing.T) {
 			t.Error("no error")
 		}
 	})
+}
+
+// A load model split over every shard (load=split): the merged file has one
+// line per run whose load metrics are those of one report holding every
+// shard's requests (exact percentiles, the union's wall time), and whose other
+// values are the largest shard's.
+func TestMergeSplitLoad(t *testing.T) {
+	const n, runs = 3, 2
+	whole := loadgen.Point{Name: "concurrency=4", Mode: "concurrency", Concurrency: 6}
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	one := make([]*loadgen.Report, runs)
+	for it := range one {
+		one[it] = loadgen.NewReport(whole)
+		one[it].Start = t0
+	}
+	dir := t.TempDir()
+	var paths []string
+	for i := range n {
+		var reps []*loadgen.Report
+		for it := range runs {
+			p, err := loadgen.SplitPoint(whole, i, n, "h")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := loadgen.NewReport(p)
+			r.Start = t0.Add(time.Duration(i) * time.Millisecond)
+			r.End = r.Start.Add(time.Duration(900+rng.IntN(300)) * time.Millisecond)
+			r.Wall = r.End.Sub(r.Start)
+			for range 10 + i {
+				ttft := time.Duration(rng.IntN(1e8))
+				r.TTFT.Record(ttft)
+				one[it].TTFT.Record(ttft)
+				r.E2E.Record(5 * ttft)
+				one[it].E2E.Record(5 * ttft)
+				r.Succeeded++
+				one[it].Succeeded++
+				r.OutputTokens += 16
+				one[it].OutputTokens += 16
+			}
+			if r.End.After(one[it].End) {
+				one[it].End = r.End
+			}
+			reps = append(reps, r)
+		}
+		path, err := mergetest.Shard{Dir: dir, Config: "x.yaml", Spec: shard.Spec{Index: i, Count: n, SplitLoad: true},
+			Cases: cases, Sanitize: sanitize, Load: reps}.Write()
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	set, err := Read(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Check(cases, sanitize); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := set.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var loads []*benchfmt.Result
+	for r := benchfmt.NewReader(&buf, "merged"); r.Scan(); {
+		if res, ok := r.Result().(*benchfmt.Result); ok && strings.HasPrefix(string(res.Name), "Load/") {
+			loads = append(loads, res.Clone())
+		}
+	}
+	if len(loads) != runs {
+		t.Fatalf("%d merged load lines, want %d (one per run, not per shard)", len(loads), runs)
+	}
+	for it, res := range loads {
+		one[it].Wall = one[it].End.Sub(one[it].Start)
+		want := one[it].Metrics()
+		if len(res.Values) != len(want)+1 {
+			t.Errorf("run %d: values %v, want %v and peak-rss-B", it, res.Values, want)
+			continue
+		}
+		for j, m := range want {
+			v := res.Values[j]
+			if v.OrigUnit != "" { // benchfmt tidies ns to sec
+				v.Unit, v.Value = v.OrigUnit, v.OrigValue
+			}
+			if v.Unit != m.Name || v.Value != m.Value {
+				t.Errorf("run %d: %s = %v, one process: %s = %v", it, v.Unit, v.Value, m.Name, m.Value)
+			}
+		}
+		if v := res.Values[len(want)]; v.Unit != "peak-rss-B" || v.Value != float64(1000*(it+1)*n) {
+			t.Errorf("run %d: %v, want the largest shard's peak-rss-B %d", it, v, 1000*(it+1)*n)
+		}
+	}
+
+	// A shard whose records are gone cannot be merged exactly: an error.
+	os.Remove(filepath.Join(paths[1], loadgen.ShardRecordsFile))
+	set, err = Read(paths)
+	if err == nil {
+		err = set.Check(cases, sanitize)
+	}
+	if err == nil || !strings.Contains(err.Error(), "shard 1/3") || !strings.Contains(err.Error(), "0 load records") {
+		t.Errorf("records missing: %v", err)
+	}
 }

@@ -39,7 +39,11 @@ const (
 	KeyShard = "shard"      // "2/4": this shard's index and the count
 	KeyPlan  = "shard-plan" // the plan's hash, the same on every shard
 	KeyBy    = "shard-by"   // ByModel or ByCase
+	KeyLoad  = "shard-load" // "split" with Spec.SplitLoad, else absent
 )
+
+// Keys are every configuration key a shard writes.
+var Keys = []string{KeyShard, KeyPlan, KeyBy, KeyLoad}
 
 // Spec names one shard of a plan. The zero value is not a shard (Count 0):
 // Enabled reports false and Plan gives everything to it.
@@ -51,10 +55,15 @@ type Spec struct {
 	// By is how cases are grouped into units: ByModel ("" means ByModel) or
 	// ByCase.
 	By string
+	// SplitLoad runs every load model (a model-wide case) on every shard, each
+	// with 1/Count of the load (loadgen.SplitPoint), for one endpoint that one
+	// client cannot saturate; merge pools the shards' samples. Off, a load model
+	// is a unit like any other.
+	SplitLoad bool
 }
 
 // Parse reads "i/n" (0 ≤ i < n), optionally followed by ",by=model" or
-// ",by=case". An empty string is the zero Spec (not sharded).
+// ",by=case" and ",load=split". An empty string is the zero Spec (not sharded).
 func Parse(s string) (Spec, error) {
 	if s == "" {
 		return Spec{}, nil
@@ -67,12 +76,20 @@ func Parse(s string) (Spec, error) {
 		return Spec{}, fmt.Errorf("shard %q: want INDEX/COUNT, e.g. 0/4", s)
 	}
 	sp := Spec{Index: i, Count: n, By: ByModel}
-	if opts != "" {
-		k, v, _ := strings.Cut(opts, "=")
-		if k != "by" {
-			return Spec{}, fmt.Errorf("shard %q: unknown option %q (want by=model or by=case)", s, opts)
+	for _, opt := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(opt, "=")
+		switch {
+		case opt == "":
+			if opts != "" {
+				return Spec{}, fmt.Errorf("shard %q: an empty option", s)
+			}
+		case k == "by":
+			sp.By = v
+		case opt == "load=split":
+			sp.SplitLoad = true
+		default:
+			return Spec{}, fmt.Errorf("shard %q: unknown option %q (want by=model, by=case or load=split)", s, opt)
 		}
-		sp.By = v
 	}
 	if err := sp.Check(); err != nil {
 		return Spec{}, fmt.Errorf("shard %q: %w", s, err)
@@ -101,6 +118,9 @@ func (s Spec) String() string {
 	out := fmt.Sprintf("%d/%d", s.Index, s.Count)
 	if s.by() == ByCase {
 		out += ",by=" + ByCase
+	}
+	if s.SplitLoad {
+		out += ",load=split"
 	}
 	return out
 }
@@ -154,39 +174,59 @@ type Plan struct {
 	hash string
 }
 
+// All is Plan.Shard's value for a case every shard runs: a load model with
+// Spec.SplitLoad.
+const All = -1
+
 // Plan divides cases among s.Count shards. The cases are grouped into units (a
 // model's cases, or each case alone) and the units, in order, are cut into
 // s.Count contiguous runs whose sizes differ by at most one: unit u of U goes to
 // shard ⌊u·Count/U⌋. With more shards than units, some shards run nothing.
-// A zero Spec gives every case to its one shard.
+// With SplitLoad, load models (model-wide cases) are no unit: every shard runs
+// them (Shard All). A zero Spec gives every case to its one shard.
 func (s Spec) Plan(cases []Case) Plan {
 	if !s.Enabled() {
 		s = Spec{Index: 0, Count: 1, By: ByModel}
 	}
 	s.By = s.by()
+	split := func(c Case) bool { return s.SplitLoad && c.Prompt == "" }
 	unit := make([]int, len(cases)) // unit of each case
 	units := 0
+	prev := -1 // the last case that is a unit
 	for k, c := range cases {
-		if k > 0 && !(s.By == ByModel && c.Model == cases[k-1].Model) {
+		if split(c) {
+			continue
+		}
+		if prev >= 0 && !(s.By == ByModel && c.Model == cases[prev].Model) {
 			units++
 		}
-		unit[k] = units
+		unit[k], prev = units, k
 	}
-	if len(cases) > 0 {
+	if prev >= 0 {
 		units++
 	}
 	p := Plan{Spec: s, Cases: cases, Shard: make([]int, len(cases))}
-	for k := range cases {
-		p.Shard[k] = unit[k] * s.Count / units
+	for k, c := range cases {
+		if split(c) {
+			p.Shard[k] = All
+		} else {
+			p.Shard[k] = unit[k] * s.Count / units
+		}
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "llmbench shard plan v1\nby %s\ncount %d\n", s.By, s.Count)
+	if s.SplitLoad {
+		fmt.Fprintf(h, "load split\n")
+	}
 	for _, c := range cases {
 		fmt.Fprintf(h, "%q %q\n", c.Model, c.Prompt)
 	}
 	p.hash = hex.EncodeToString(h.Sum(nil))[:16]
 	return p
 }
+
+// runs reports whether shard i runs case k.
+func (p Plan) runs(i, k int) bool { return p.Shard[k] == i || p.Shard[k] == All }
 
 // Hash identifies the plan (the cases, their order, the count and the grouping;
 // not the index): the same on every shard of one plan.
@@ -198,7 +238,7 @@ func (p Plan) Hash() string { return p.hash }
 func (p Plan) Has(model, prompt string) bool {
 	for k, c := range p.Cases {
 		if c.Model == model && c.Prompt == prompt {
-			return p.Shard[k] == p.Spec.Index
+			return p.runs(p.Spec.Index, k)
 		}
 	}
 	return false
@@ -207,7 +247,7 @@ func (p Plan) Has(model, prompt string) bool {
 // HasModel reports whether this shard runs any case of model, i.e. must open it.
 func (p Plan) HasModel(model string) bool {
 	for k, c := range p.Cases {
-		if c.Model == model && p.Shard[k] == p.Spec.Index {
+		if c.Model == model && p.runs(p.Spec.Index, k) {
 			return true
 		}
 	}
@@ -215,14 +255,15 @@ func (p Plan) HasModel(model string) bool {
 }
 
 // Owner returns the shard that runs model's first case: the one that runs the
-// model's whole-model work, so it runs exactly once. -1 for an unknown model.
+// model's whole-model work, so it runs exactly once. All for a split load model;
+// -2 for an unknown model.
 func (p Plan) Owner(model string) int {
 	for k, c := range p.Cases {
 		if c.Model == model {
 			return p.Shard[k]
 		}
 	}
-	return -1
+	return -2
 }
 
 // Mine returns the cases this shard runs, in order.
@@ -232,7 +273,7 @@ func (p Plan) Mine() []Case { return p.Of(p.Spec.Index) }
 func (p Plan) Of(i int) []Case {
 	var out []Case
 	for k, c := range p.Cases {
-		if p.Shard[k] == i {
+		if p.runs(i, k) {
 			out = append(out, c)
 		}
 	}
@@ -240,15 +281,19 @@ func (p Plan) Of(i int) []Case {
 }
 
 // ConfigLines returns the configuration lines a shard writes before its results:
-// shard (i/n), shard-plan (the hash) and shard-by. Package merge reads them and
-// leaves them out of the merged file, where a per-shard value would split
-// benchstat's tables.
+// shard (i/n), shard-plan (the hash), shard-by and, with SplitLoad, shard-load.
+// Package merge reads them and leaves them out of the merged file, where a
+// per-shard value would split benchstat's tables.
 func (p Plan) ConfigLines() [][2]string {
-	return [][2]string{
+	out := [][2]string{
 		{KeyShard, fmt.Sprintf("%d/%d", p.Spec.Index, p.Spec.Count)},
 		{KeyPlan, p.hash},
 		{KeyBy, p.Spec.By},
 	}
+	if p.Spec.SplitLoad {
+		out = append(out, [2]string{KeyLoad, "split"})
+	}
+	return out
 }
 
 // ErrNotInPlan is returned by FromConfigLines for output without shard lines.
@@ -270,6 +315,13 @@ func FromConfigLines(get func(key string) string) (Spec, string, error) {
 		if err := s.Check(); err != nil {
 			return Spec{}, "", fmt.Errorf("%s: %w", KeyBy, err)
 		}
+	}
+	switch v := get(KeyLoad); v {
+	case "split":
+		s.SplitLoad = true
+	case "":
+	default:
+		return Spec{}, "", fmt.Errorf("%s: %q, want split", KeyLoad, v)
 	}
 	return s, get(KeyPlan), nil
 }

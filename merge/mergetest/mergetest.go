@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/shard"
 )
 
@@ -26,6 +27,10 @@ type Shard struct {
 	Sanitize func(string) string
 	// Skip are cases left out, as if they failed or the task was killed.
 	Skip []shard.Case
+	// Load, when set, are the runs of each model-wide case on this shard: each
+	// is written as a result line of its metrics and a peak-rss-B of 1000·run,
+	// and as a record in loadgen.ShardRecordsFile.
+	Load []*loadgen.Report
 }
 
 // Write writes DIR/shardI/bench.txt as shard s.Spec of the plan of s.Cases
@@ -39,7 +44,7 @@ func (s Shard) Write() (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
+	var buf, recs bytes.Buffer
 	fmt.Fprintln(&buf, "Unit ns/op better=lower")
 	fmt.Fprintln(&buf, "Unit tokens/s better=higher")
 	w := benchfmt.NewWriter(&buf)
@@ -66,6 +71,23 @@ next:
 		if c.Prompt == "" {
 			name = "Load/model=" + sanitize(c.Model) + "/concurrency=4"
 		}
+		if c.Prompt == "" && s.Load != nil {
+			for it, rep := range s.Load {
+				res.Name = benchfmt.Name(name + "-2")
+				res.Values = res.Values[:0]
+				for _, m := range rep.Metrics() {
+					res.Values = append(res.Values, benchfmt.Value{Value: m.Value, Unit: m.Name})
+				}
+				res.Values = append(res.Values, benchfmt.Value{Value: float64(1000 * (it + 1) * (s.Spec.Index + 1)), Unit: "peak-rss-B"})
+				if err := w.Write(res); err != nil {
+					return "", err
+				}
+				if err := loadgen.WriteShardRecord(&recs, loadgen.ShardRecord{Name: name, Iteration: it, Report: rep}); err != nil {
+					return "", err
+				}
+			}
+			continue
+		}
 		for it := range 2 {
 			res.Name = benchfmt.Name(name + "-2")
 			res.Values = []benchfmt.Value{
@@ -78,5 +100,10 @@ next:
 		}
 	}
 	fmt.Fprintln(&buf, "llmbench note: a notice line, not benchmark output")
+	if recs.Len() > 0 {
+		if err := os.WriteFile(filepath.Join(out, loadgen.ShardRecordsFile), recs.Bytes(), 0o644); err != nil {
+			return "", err
+		}
+	}
 	return out, os.WriteFile(filepath.Join(out, "bench.txt"), buf.Bytes(), 0o644)
 }
