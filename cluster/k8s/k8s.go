@@ -47,6 +47,9 @@ type Job struct {
 	Parallelism int
 	// By is the shard grouping (shard.ByModel or ByCase); "" is by model.
 	By string
+	// SplitLoad adds load=split: every pod runs each load model at 1/Shards of
+	// its load (Parallelism should then be Shards, so they run together).
+	SplitLoad bool
 	// Config is the benchmark configuration's path in the container (from the
 	// image, or a ConfigMap mounted at ConfigMount). Required.
 	Config string
@@ -136,6 +139,9 @@ func (j Job) Indexed() (*batchv1.Job, error) {
 	spec := fmt.Sprintf("$(%s)/%d", IndexEnv, j.Shards)
 	if j.By != "" {
 		spec += ",by=" + j.By
+	}
+	if j.SplitLoad {
+		spec += ",load=split"
 	}
 	args := []string{"run", "-q", "--config", j.Config, "--shard", spec,
 		"-o", path.Join(j.Results, "shard-$("+IndexEnv+")")}

@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func job() Job {
-	return Job{Name: "bench", Namespace: "ml", Image: "registry.example/llmbench:1", Shards: 4, Parallelism: 2,
+	return Job{Name: "bench", Namespace: "ml", SplitLoad: true, Image: "registry.example/llmbench:1", Shards: 4, Parallelism: 2,
 		By: "case", Config: "/config/gpu.yaml", ConfigMap: "bench-config", Claim: "bench-results",
 		CPU: "8", Memory: "32Gi", GPUs: 1, NodeSelector: map[string]string{"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}
 }
@@ -65,7 +65,7 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 	c := s.Template.Spec.Containers[0]
 	args := strings.Join(c.Args, " ")
-	if want := "run -q --config /config/gpu.yaml --shard $(JOB_COMPLETION_INDEX)/4,by=case -o /results/shard-$(JOB_COMPLETION_INDEX)"; args != want {
+	if want := "run -q --config /config/gpu.yaml --shard $(JOB_COMPLETION_INDEX)/4,by=case,load=split -o /results/shard-$(JOB_COMPLETION_INDEX)"; args != want {
 		t.Errorf("shard args %q, want %q", args, want)
 	}
 	if c.Env[0].Name != IndexEnv || !strings.Contains(c.Env[0].ValueFrom.FieldRef.FieldPath, "job-completion-index") {

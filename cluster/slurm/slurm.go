@@ -42,6 +42,10 @@ type Job struct {
 	// By is the shard grouping passed with --shard (shard.ByModel or ByCase);
 	// "" is the default, by model.
 	By string
+	// SplitLoad adds load=split: every task runs each load model at 1/Tasks of
+	// its load (the tasks should then run at the same time: MaxParallel 0 and
+	// enough nodes).
+	SplitLoad bool
 	// Run is the command each task runs, without --shard and -o, which the
 	// script appends: e.g. ["/abs/llmbench", "run", "-q", "--config", "bench.yaml"].
 	Run []string
@@ -157,10 +161,14 @@ func (j Job) Script() (string, error) {
 	for _, e := range j.Extra {
 		opt("%s", e)
 	}
-	shardArg := fmt.Sprintf(`"$i/%d"`, j.Tasks)
+	spec := fmt.Sprintf("$i/%d", j.Tasks)
 	if j.By != "" {
-		shardArg = fmt.Sprintf(`"$i/%d,by=%s"`, j.Tasks, j.By)
+		spec += ",by=" + j.By
 	}
+	if j.SplitLoad {
+		spec += ",load=split"
+	}
+	shardArg := `"` + spec + `"`
 	workdir := j.Workdir
 	if workdir == "" {
 		workdir = "."

@@ -15,7 +15,7 @@ func job() Job {
 		Name: "bench", Dir: "/shared/out", Tasks: 4, By: "case", Workdir: "/shared/my repo",
 		Run:         []string{"/shared/bin/llmbench", "run", "-q", "--config", "configs/gpu.yaml"},
 		CPUsPerTask: 8, Mem: "64G", GPUs: 1, Partition: "gpu", Time: "2:00:00", MaxParallel: 2,
-		Extra: []string{"--account=proj"},
+		Extra: []string{"--account=proj"}, SplitLoad: true,
 	}
 }
 
@@ -38,7 +38,7 @@ func TestScript(t *testing.T) {
 	}
 	for _, line := range []string{"#SBATCH --array=0-3%2", "#SBATCH --gres=gpu:1", "#SBATCH --mem=64G",
 		"#SBATCH --cpus-per-task=8", "#SBATCH --partition=gpu", "#SBATCH --time=2:00:00",
-		`--shard "$i/4,by=case" -o "$dir/shard-$i"`, "cd '/shared/my repo'"} {
+		`--shard "$i/4,by=case,load=split" -o "$dir/shard-$i"`, "cd '/shared/my repo'"} {
 		if !strings.Contains(got, line) {
 			t.Errorf("script lacks %q", line)
 		}

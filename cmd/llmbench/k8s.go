@@ -30,6 +30,7 @@ func k8sCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	outDir := fs.String("o", "outputs/k8s", "`folder` for shards.yaml and merge.yaml")
 	fs.IntVar(&job.Shards, "shards", 0, "number of shards = completions (required)")
 	fs.IntVar(&job.Parallelism, "parallelism", 0, "most shards running at once (default: all)")
+	fs.BoolVar(&job.SplitLoad, "split-load", false, "run each load model on every shard at 1/N of its load, merged exactly (shard option load=split)")
 	fs.StringVar(&job.By, "by", "", "shard grouping: model (default) or case")
 	fs.StringVar(&job.Name, "name", "llmbench", "Job `name` (the merge Job is NAME-merge)")
 	fs.StringVar(&job.Namespace, "namespace", "", "Kubernetes `namespace` (default: kubectl's)")

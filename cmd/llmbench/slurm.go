@@ -44,6 +44,7 @@ func slurmCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		noReport = fs.Bool("no-report", false, "merge into bench.txt only, no report")
 	)
 	fs.IntVar(&job.Tasks, "shards", 0, "number of shards = array tasks (required)")
+	fs.BoolVar(&job.SplitLoad, "split-load", false, "run each load model on every shard at 1/N of its load, merged exactly (shard option load=split)")
 	fs.StringVar(&job.By, "by", "", "shard grouping: model (default: a model's cases on one task) or case")
 	fs.StringVar(&job.Name, "job-name", "llmbench", "Slurm job `name`")
 	fs.IntVar(&job.CPUsPerTask, "cpus-per-task", 0, "CPUs per task (--cpus-per-task; 0: the cluster's default)")
