@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke load test chromium test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke fuzz-smoke load test chromium test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
 
 all: build
 
@@ -70,6 +70,18 @@ bench-smoke:
 	$(GO) tool benchstat outputs/smoke/gotest.txt | tee outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-llama/prompt=hello' outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-gpt2/prompt=unicode' outputs/smoke/benchstat.txt
+
+## fuzz-smoke: every fuzz target for FUZZTIME each, one after another (Go fuzzes
+## one target per invocation); the seed corpora in testdata/fuzz run in plain
+## go test too. Record runs: docs/results/fuzz.md.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := config:FuzzParse config:FuzzParsePrompts backends/openai:FuzzParseChunk \
+	backends/openai:FuzzGenerateSSE backends/ollama:FuzzGenerateNDJSON reports:FuzzParse reports:FuzzReadBenchstatCSV
+fuzz-smoke:
+	set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} $${t##*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 -parallel 1 ./$${t%%:*}/; \
+	done
 
 vet:
 	$(GO) vet ./...
