@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmbench/llmbench/backends"
+	_ "github.com/llmbench/llmbench/backends/ollama" // the engines a configuration names
+	_ "github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/config"
 )
 
@@ -61,29 +64,24 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if c.File != file || len(c.Models) == 0 || c.Iterations < 1 || c.Warmup < 0 || c.Ollama.Parallel == 0 {
+		if c.File != file || len(c.Models) == 0 || c.Iterations < 1 || c.Warmup < 0 {
 			t.Fatalf("accepted config breaks its defaults: %+v", c)
-		}
-		switch c.Ollama.Manage {
-		case "auto", "never", "always":
-		default:
-			t.Fatalf("accepted ollama.manage %q", c.Ollama.Manage)
 		}
 		names := map[string]bool{}
 		for _, m := range c.Models {
-			if m.Name == "" || names[m.Name] {
-				t.Fatalf("accepted model name %q (empty or repeated)", m.Name)
+			if m.Name == "" || names[m.Name] || m.Spec.Name != m.Name {
+				t.Fatalf("accepted model name %q (empty, repeated or not in its spec %q)", m.Name, m.Spec.Name)
 			}
 			names[m.Name] = true
-			if !slices.Contains(config.Backends, m.Backend) || m.Model == "" {
+			if !slices.Contains(backends.Engines(), m.Backend) || m.Model == "" {
 				t.Fatalf("accepted model %+v", m)
 			}
-			o := m.Options
+			o := m.Spec.Options
 			if math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) {
 				t.Skip("known bug: options.temperature .nan/.inf is accepted (see TestParseNonFiniteTemperature)")
 			}
-			if o.MaxTokens < 1 || o.Seed == nil || o.Context < 1 || o.Temperature < 0 || o.KeepAlive.Duration == 0 {
-				t.Fatalf("model %q: options without defaults: %+v", m.Name, o)
+			if o.MaxTokens < 1 || o.Context < 1 || o.Temperature < 0 || o.Threads < 0 || o.Batch < 0 || o.KeepAlive < 0 {
+				t.Fatalf("model %q: resolved options out of range: %+v", m.Name, o)
 			}
 			if err := m.Load.Check(); err != nil {
 				t.Fatalf("model %q: accepted load spec fails Check: %v", m.Name, err)
