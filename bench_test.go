@@ -9,17 +9,19 @@ import (
 	"slices"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/llmbench/llmbench"
-	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
-	"github.com/llmbench/llmbench/loadgen"
+	_ "github.com/llmbench/llmbench/engines"
 	"github.com/llmbench/llmbench/metric"
+	"github.com/llmbench/llmbench/shard"
 )
 
-var configFlag = flag.String("llmbench.config", "", "benchmark configuration `file` (default $LLMBENCH_CONFIG, else "+llmbench.DefaultConfig+")")
+var (
+	configFlag = flag.String("llmbench.config", "", "benchmark configuration `file` (default $LLMBENCH_CONFIG, else "+llmbench.DefaultConfig+")")
+	shardFlag  = flag.String("llmbench.shard", "", "run only shard `i/n[,by=case]` of the cases (docs/distributed.md)")
+)
 
 // suite is the benchmark suite, opened by TestMain when benchmarks run.
 var (
@@ -33,9 +35,23 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	ctx := context.Background()
-	cfg, prompts, err := bench.LoadConfig(*configFlag, llmbench.Defaults, llmbench.DefaultConfig)
+	sh, err := shard.Parse(*shardFlag)
+	if err == nil && sh.SplitLoad {
+		// The shards' load reports must be kept for merge: llmbench run does.
+		err = fmt.Errorf("-llmbench.shard %s: load=split needs llmbench run --shard", *shardFlag)
+	}
+	var (
+		cfg     *config.Config
+		prompts []config.Prompt
+	)
+	if err == nil {
+		cfg, prompts, err = bench.LoadConfig(*configFlag, llmbench.Defaults, llmbench.DefaultConfig)
+	}
 	if err == nil {
 		suite, err = bench.Open(ctx, cfg, prompts, os.Stderr)
+	}
+	if err == nil {
+		err = suite.Shard(sh)
 	}
 	suiteErr = err
 	if err == nil {
@@ -69,16 +85,18 @@ func openSuite(b *testing.B) *bench.Suite {
 	return suite
 }
 
-// eachModel runs body as the sub-benchmark model=M of every opened model whose
-// configuration has (load true) or lacks (load false) a load: section, printing the
-// model's configuration lines first; it skips when there is none.
-func eachModel(b *testing.B, load bool, body func(b *testing.B, s *bench.Suite, m *bench.Model)) {
+// eachModel runs every opened model whose configuration has (load true) or lacks
+// (load false) a load: section as the sub-benchmark model=M, printing the model's
+// configuration lines first, and each of its cases (bench.Suite.Cases) below it;
+// it skips when there is no such model.
+func eachModel(b *testing.B, load bool) {
 	s := openSuite(b)
 	want := func(m config.Model) bool { return (m.Load != nil) == load }
-	if !slices.ContainsFunc(s.Config.Models, want) {
-		b.Skip("no model of this kind in the configuration")
+	models := s.Models()
+	if !slices.ContainsFunc(models, want) {
+		b.Skip("no model of this kind in the configuration (or this shard)")
 	}
-	for _, mc := range s.Config.Models {
+	for _, mc := range models {
 		if !want(mc) {
 			continue
 		}
@@ -88,110 +106,55 @@ func eachModel(b *testing.B, load bool, body func(b *testing.B, s *bench.Suite, 
 				b.Fatal(err)
 			}
 			defer m.Close()
-			printModelLines(m)
-			body(b, s, m)
+			cases, err := s.Cases(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, kv := range s.ModelLines(m) {
+				fmt.Printf("%s: %s\n", kv[0], kv[1])
+			}
+			for _, c := range cases {
+				b.Run(c.Name(), func(b *testing.B) { runCase(b, c) })
+			}
 		})
 	}
 }
 
 // BenchmarkGenerate runs every model×prompt pair of the configuration: one
-// streamed generation per iteration, after the configured warm-up.
-func BenchmarkGenerate(b *testing.B) {
-	eachModel(b, false, func(b *testing.B, s *bench.Suite, m *bench.Model) {
-		for _, p := range s.Prompts {
-			c := m.Case(p)
-			warm := s.Config.Warmup
-			b.Run("prompt="+bench.Sanitize(p.ID), func(b *testing.B) {
-				runCase(context.Background(), b, c, &warm)
-			})
-		}
-		for _, l := range m.LlamaBenches() {
-			b.Run("prompt="+l.Name, func(b *testing.B) {
-				var ds []time.Duration
-				for b.Loop() {
-					d, err := l.Run(context.Background())
-					if err != nil {
-						b.Fatal(err)
-					}
-					ds = append(ds, d)
-				}
-				report(b, l.Metrics(ds))
-			})
-		}
-	})
-}
+// streamed generation per iteration, after the configured warm-up; and each
+// model's load stage and llama-bench cases where its engine has them.
+func BenchmarkGenerate(b *testing.B) { eachModel(b, false) }
 
 // BenchmarkLoad runs every load-generation model (one with a load: section) at
 // each point of its sweep: BenchmarkLoad/model=M/concurrency=N or …/rate=R. One
 // iteration is one whole run of the point; the metrics of several are merged.
-func BenchmarkLoad(b *testing.B) {
-	eachModel(b, true, func(b *testing.B, s *bench.Suite, m *bench.Model) {
-		cases, err := s.LoadCases(m)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range cases {
-			b.Run(c.Point.Name, func(b *testing.B) {
-				var total *loadgen.Report
-				for b.Loop() {
-					r, err := c.Run(context.Background())
-					if err != nil {
-						b.Fatal(err)
-					}
-					if total == nil {
-						total = r
-					} else {
-						total.Merge(r)
-					}
-				}
-				ms, err := c.Metrics(total)
-				if err != nil {
-					b.Error(err)
-				}
-				report(b, ms)
-			})
-		}
-	})
-}
+func BenchmarkLoad(b *testing.B) { eachModel(b, true) }
 
-// report reports the metrics of a case.
-func report(b *testing.B, ms []bench.Metric) {
-	for _, m := range ms {
-		b.ReportMetric(m.Value, m.Unit)
-	}
-}
-
-// runCase is one case's benchmark body. warm is the warm-up still owed: it runs once
-// per case, however often -count calls the body.
-func runCase(ctx context.Context, b *testing.B, c *bench.Case, warm *int) {
-	if *warm > 0 {
-		if err := c.Warm(ctx, *warm); err != nil {
-			b.Fatal(err)
-		}
-		*warm = 0
+// runCase is one case's benchmark body: its warm-up (once, however often -count
+// calls the body), then one timed window over b.Loop. The window is closed on
+// every path, a failed iteration's too.
+func runCase(b *testing.B, c bench.Case) {
+	ctx := context.Background()
+	if err := c.Warm(ctx); err != nil {
+		b.Fatal(err)
 	}
 	if err := c.Begin(); err != nil {
 		b.Fatal(err)
 	}
-	var rs []*backends.Result
+	var stepErr error
 	for b.Loop() {
-		r, err := c.Generate(ctx)
-		if err != nil {
-			b.Fatal(err)
+		if stepErr = c.Step(ctx); stepErr != nil {
+			break
 		}
-		rs = append(rs, r)
 	}
-	ms, err := c.Metrics(rs)
+	ms, err := c.End()
+	if stepErr != nil {
+		b.Fatal(stepErr)
+	}
 	if err != nil {
 		b.Error(err)
 	}
-	report(b, ms)
-}
-
-// printModelLines prints the model's configuration lines. A parent benchmark runs
-// once per model, between its leaves' result lines, so these lines stand alone.
-func printModelLines(m *bench.Model) {
-	for _, kv := range m.ConfigLines() {
-		fmt.Printf("%s: %s\n", kv[0], kv[1])
+	for _, m := range ms {
+		b.ReportMetric(m.Value, m.Unit)
 	}
 }

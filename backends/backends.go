@@ -2,9 +2,10 @@
 // streamed generation, timed on the client's clock chunk by chunk, with the engine's
 // own token counts and timings kept beside it.
 //
-// Engines live in sub-packages (ollama, openai, transformers, llamacpp). Each one
-// implements [Backend]; optional capabilities are discovered by type assertion:
-// [Loader], [Describer] and [ProcessFinder].
+// Engines live in sub-packages (ollama, openai, transformers, llamacpp), each of
+// which registers an [Engine] under its name (see [Register]); docs/engines.md says
+// how to add one. A backend implements [Backend]; optional capabilities are
+// discovered by type assertion: [Loader], [Describer] and [ProcessFinder].
 package backends
 
 import (
@@ -24,8 +25,11 @@ type Request struct {
 	// and returns an error wrapping [ErrShort] when fewer came. Zero means the
 	// engine's default, unverified.
 	MaxTokens int
-	// Seed, when non-nil, overrides the model's configured sampling seed.
-	Seed *int
+	// Seed is the sampling seed (the model's, resolved by the caller).
+	Seed int
+	// Think asks a thinking-capable model to think (true) or not (false); nil
+	// leaves it to the engine. Engines without the switch ignore it.
+	Think *bool
 }
 
 // Result is what one generation measured. All times are on the client's monotonic
@@ -34,15 +38,25 @@ type Result struct {
 	// Sent is when the request was handed to the transport.
 	Sent time.Time
 	// Chunks holds the arrival time of every streamed chunk that carried generated
-	// content, in order. Role-only, empty and final summary chunks are not included.
+	// content, reasoning ("thinking") included, in order. Role-only, empty and final
+	// summary chunks are not included.
 	Chunks []time.Time
+	// Reasoning is how many of the first Chunks carried reasoning rather than
+	// answer text (zero when the engine streamed none). Chunks[Reasoning] is the
+	// first answer chunk.
+	Reasoning int
 	// Done is when the final message (the engine's end-of-stream) was read.
 	Done time.Time
-	// Text is the generated text, all chunks concatenated.
+	// Text is the generated answer text, all answer chunks concatenated
+	// (reasoning is not included).
 	Text string
 	// PromptTokens and OutputTokens are the engine's own counts (never re-tokenised
-	// by llmbench). Zero when the engine did not report them.
+	// by llmbench), reasoning tokens included in OutputTokens. Zero when the engine
+	// did not report them.
 	PromptTokens, OutputTokens int
+	// ReasoningTokens is the engine's count of reasoning tokens among
+	// OutputTokens; zero when it streamed none or did not say.
+	ReasoningTokens int
 	// Server holds the engine's own timings, when it reports them.
 	Server ServerTimings
 	// EngineMemory is the peak device memory the engine itself reports having
@@ -85,13 +99,6 @@ type Loader interface {
 	Load(ctx context.Context) (time.Duration, error)
 }
 
-// Describer is implemented by backends that can describe the engine and model as
-// benchmark configuration lines (lowercase keys with hyphens, e.g. "engine",
-// "model-digest", "quantization").
-type Describer interface {
-	Describe(ctx context.Context) (map[string]string, error)
-}
-
 // ProcessFinder is implemented by backends that know which local process holds the
 // model in memory (an Ollama runner, a Python worker, or this process). It returns
 // ErrRemote when the engine runs on another machine.
@@ -106,9 +113,35 @@ var ErrShort = errors.New("short output")
 // ErrRemote is returned by ProcessFinder when the engine is not on this machine.
 var ErrRemote = errors.New("engine runs on another machine")
 
-// CheckLength returns an error wrapping ErrShort when r has fewer output tokens than
-// want (want == 0 checks nothing).
+// ErrNoContent is wrapped by Generate's error when a stream ended without a
+// single content chunk: a failed request of its own kind, never a TTFT of 0.
+var ErrNoContent = errors.New("no content")
+
+// ErrorKind classifies err for counting failures by kind: the kind an error in
+// its chain names (an ErrorKind() string method), "short" for [ErrShort],
+// "no-content" for [ErrNoContent], "canceled" for a context error, else "other".
+func ErrorKind(err error) string {
+	var k interface{ ErrorKind() string }
+	switch {
+	case errors.As(err, &k):
+		return k.ErrorKind()
+	case errors.Is(err, ErrShort):
+		return "short"
+	case errors.Is(err, ErrNoContent):
+		return "no-content"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "other"
+}
+
+// CheckLength returns an error wrapping ErrNoContent when r has no content chunk,
+// or ErrShort when it has fewer output tokens than want (want == 0 checks no
+// length).
 func CheckLength(r *Result, want int) error {
+	if len(r.Chunks) == 0 {
+		return fmt.Errorf("%w: the stream carried no generated token", ErrNoContent)
+	}
 	if want > 0 && r.OutputTokens < want {
 		return fmt.Errorf("%w: got %d of %d output tokens", ErrShort, r.OutputTokens, want)
 	}

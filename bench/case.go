@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
-	"time"
+	"math/rand/v2"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
@@ -13,127 +12,114 @@ import (
 	"github.com/llmbench/llmbench/quality"
 )
 
-// Case is one model×prompt pair.
-type Case struct {
+// GenerateCase is one model×prompt pair: one streamed generation per step.
+type GenerateCase struct {
 	Model  *Model
 	Prompt config.Prompt
 	// MaxTokens is the exact output length asked for: the prompt's max_tokens, else
 	// the model's.
 	MaxTokens int
 
-	salt  atomic.Int64
-	texts []string // the texts of the timed generations so far, for agreement
-	gpuOn bool     // a GPU case is running since Begin
+	warm  int                // warm-up generations still owed
+	rs    []*backends.Result // the window's generations
+	texts []string           // the texts of all timed generations, for agreement
+	gpuOn bool               // GPU measurement runs since Begin
 }
 
-// Case returns the case of prompt p on m.
-func (m *Model) Case(p config.Prompt) *Case {
-	n := m.Config.Options.MaxTokens
+// Case returns the case of prompt p on m, owing warm untimed generations.
+func (m *Model) Case(p config.Prompt, warm int) *GenerateCase {
+	n := m.Config.Spec.Options.MaxTokens
 	if p.MaxTokens > 0 {
 		n = p.MaxTokens
 	}
-	return &Case{Model: m, Prompt: p, MaxTokens: n}
+	return &GenerateCase{Model: m, Prompt: p, MaxTokens: n, warm: warm}
 }
 
-// Name is the case's sub-benchmark name, model=M/prompt=P.
-func (c *Case) Name() string { return CaseName(c.Model.Config.Name, c.Prompt.ID) }
+// Name implements [Case]: prompt=P.
+func (c *GenerateCase) Name() string { return "prompt=" + Sanitize(c.Prompt.ID) }
 
 // String names the case for people and error messages.
-func (c *Case) String() string {
+func (c *GenerateCase) String() string {
 	return fmt.Sprintf("model %s, prompt %s", c.Model.Config.Name, c.Prompt.ID)
 }
 
-// Generate runs one generation of the case. With salt_prompts the prompt is
-// prefixed by a nonce, so no prefix cache is hit.
-func (c *Case) Generate(ctx context.Context) (*backends.Result, error) {
-	prompt := c.Prompt.Prompt
-	if c.Model.Config.Options.SaltPrompts {
-		prompt = fmt.Sprintf("[%d] %s", c.salt.Add(1), prompt)
+// Request returns the request of one generation, every option resolved: the
+// output length, the seed, think, and — with prefix_cache cold, the default — a
+// nonce of its own as the prompt's first tokens, so that no engine's prefix cache
+// serves any of the prompt (docs/metrics.md, "Prefix caches").
+func (c *GenerateCase) Request() backends.Request {
+	return request(c.Model.Config.Spec.Options, c.Prompt.Prompt, c.MaxTokens)
+}
+
+// request is the one place a generation's request is resolved from a model's
+// options; load generation salts its own requests (loadgen.WithSalt).
+func request(o backends.Options, prompt string, maxTokens int) backends.Request {
+	if o.PrefixCache != backends.PrefixWarm {
+		prompt = Nonce() + prompt
 	}
-	r, err := c.Model.Backend.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: c.MaxTokens})
+	return backends.Request{Prompt: prompt, MaxTokens: maxTokens, Seed: o.Seed, Think: o.Think}
+}
+
+// Nonce returns a fresh prefix that makes a prompt unlike any sent before, in
+// this run or another: "[" 8 random hex digits "] ".
+func Nonce() string { return fmt.Sprintf("[%08x] ", rand.Uint32()) }
+
+// Generate runs one generation of the case.
+func (c *GenerateCase) Generate(ctx context.Context) (*backends.Result, error) {
+	r, err := c.Model.Backend.Generate(ctx, c.Request())
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", c, err)
 	}
 	return r, nil
 }
 
-// Warm runs n untimed generations.
-func (c *Case) Warm(ctx context.Context, n int) error {
-	for range n {
+// Warm implements [Case]: the owed warm-up generations, once.
+func (c *GenerateCase) Warm(ctx context.Context) error {
+	for ; c.warm > 0; c.warm-- {
 		if _, err := c.Generate(ctx); err != nil {
+			c.warm = 0
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	return nil
 }
 
-// Begin starts the case's timed part: per-case peaks are reset, and GPU memory
-// and energy measured from now.
-func (c *Case) Begin() error {
-	if c.Model.Memory != nil {
-		if err := c.Model.Memory.Reset(); err != nil {
-			return fmt.Errorf("%s: resetting the memory peak: %w", c, err)
-		}
+// Begin implements [Case]: per-case peaks are reset, and GPU memory and energy
+// measured from now.
+func (c *GenerateCase) Begin() error {
+	c.rs = c.rs[:0]
+	if err := c.Model.resetMemory(); err != nil {
+		return fmt.Errorf("%s: %w", c, err)
 	}
-	if g := c.Model.gpu; g != nil && c.Model.pid > 0 {
-		// A GPU failure costs the GPU metrics, never the case's timings.
-		if err := g.StartCase(c.Model.pid); err != nil {
-			c.Model.notice("%s: no GPU metrics: %v", c, err)
-		} else {
-			c.gpuOn = true
-		}
-	}
+	c.gpuOn = c.Model.startGPU(c.String())
 	return nil
 }
 
-// gpuMetrics ends the GPU measurement begun by Begin: peak GPU memory of the
-// engine process, energy per output token and average power. Without a GPU, or
-// when the process held no GPU memory, it returns none (never zeros).
-func (c *Case) gpuMetrics(rs []*backends.Result) []Metric {
-	if !c.gpuOn {
-		return nil
-	}
-	c.gpuOn = false
-	g, err := c.Model.gpu.StopCase()
-	if errors.Is(err, memwatch.ErrNotOnGPU) {
-		c.Model.notice("model %s holds no GPU memory: no GPU metrics (%v)", c.Model.Config.Name, err)
-		return nil
-	}
+// Step implements [Case]: one timed generation.
+func (c *GenerateCase) Step(ctx context.Context) error {
+	r, err := c.Generate(ctx)
 	if err != nil {
-		c.Model.notice("%s: no GPU metrics: %v", c, err)
-		return nil
+		return err
 	}
-	tokens := 0
-	for _, r := range rs {
-		tokens += r.OutputTokens
-	}
-	out := []Metric{{Unit: "peak-vram-B", Value: float64(g.PeakVRAM)}}
-	if tokens > 0 && g.EnergyJ > 0 {
-		out = append(out, Metric{Unit: "J/token", Value: g.EnergyJ / float64(tokens)})
-	}
-	if g.AvgPowerW > 0 {
-		out = append(out, Metric{Unit: "avg-power-W", Value: g.AvgPowerW})
-	}
-	return out
+	c.rs = append(c.rs, r)
+	return nil
 }
 
-// Metrics returns every metric of the case's timed generations rs: timings, the
-// model's load time, memory peaks since Begin, and quality.
-func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
-	gm := c.gpuMetrics(rs) // first: it ends the GPU case whatever follows
-	out := Timing(rs)
-	if c.Model.Load > 0 {
-		out = append(out, Metric{Unit: "load-ns", Value: float64(c.Model.Load)})
+// End implements [Case]: every metric of the window's generations — timings,
+// memory peaks since Begin, GPU memory and energy, and quality.
+func (c *GenerateCase) End() ([]Metric, error) {
+	gm := c.gpuMetrics() // first: it ends the GPU window whatever follows
+	rs := c.rs
+	if len(rs) == 0 {
+		return nil, nil
 	}
+	out := Timing(rs)
 	if mem := c.Model.Memory; mem != nil {
 		peak, err := mem.Peak()
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", c, err)
 		}
 		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
-	}
-	if c.Model.AfterLoad > 0 {
-		out = append(out, Metric{Unit: "rss-after-load-B", Value: float64(c.Model.AfterLoad)})
 	}
 	out = append(out, gm...)
 	var engineMem uint64
@@ -146,9 +132,70 @@ func (c *Case) Metrics(rs []*backends.Result) ([]Metric, error) {
 	return append(out, c.quality(rs)...), nil
 }
 
-// quality returns the quality metrics of rs's texts, each the mean over the texts it
-// applies to, and the agreement among all the case's timed generations so far.
-func (c *Case) quality(rs []*backends.Result) []Metric {
+// resetMemory starts a new memory window.
+func (m *Model) resetMemory() error {
+	if m.Memory == nil {
+		return nil
+	}
+	if err := m.Memory.Reset(); err != nil {
+		return fmt.Errorf("resetting the memory peak: %w", err)
+	}
+	return nil
+}
+
+// startGPU starts a GPU window for the case named what; false when there is none.
+// A GPU failure costs the GPU metrics, never the case's timings.
+func (m *Model) startGPU(what string) bool {
+	if m.gpu == nil || m.pid <= 0 {
+		return false
+	}
+	if err := m.gpu.StartCase(m.pid); err != nil {
+		m.suite.Notice("%s: no GPU metrics: %v", what, err)
+		return false
+	}
+	return true
+}
+
+// gpuMetrics ends the GPU window begun by Begin: peak GPU memory of the engine
+// process, energy per output token and average power. Without a GPU, or when the
+// process held no GPU memory, it returns none (never zeros).
+func (c *GenerateCase) gpuMetrics() []Metric {
+	if !c.gpuOn {
+		return nil
+	}
+	c.gpuOn = false
+	g, err := c.Model.gpu.StopCase()
+	if errors.Is(err, memwatch.ErrNotOnGPU) {
+		c.Model.suite.Notice("model %s holds no GPU memory: no GPU metrics (%v)", c.Model.Config.Name, err)
+		return nil
+	}
+	if err != nil {
+		c.Model.suite.Notice("%s: no GPU metrics: %v", c, err)
+		return nil
+	}
+	if len(c.rs) == 0 {
+		return nil
+	}
+	tokens := 0
+	for _, r := range c.rs {
+		tokens += r.OutputTokens
+	}
+	out := []Metric{{Unit: "peak-vram-B", Value: float64(g.PeakVRAM)}}
+	if tokens > 0 && g.EnergyJ > 0 {
+		out = append(out, Metric{Unit: "J/token", Value: g.EnergyJ / float64(tokens)})
+	}
+	if g.AvgPowerW > 0 {
+		out = append(out, Metric{Unit: "avg-power-W", Value: g.AvgPowerW})
+	}
+	return out
+}
+
+// quality returns the quality metrics of rs's answers, each the mean over the
+// answers it applies to, and — with prefix_cache warm, where every generation
+// answers the same prompt — the agreement among all the case's timed generations
+// so far. (Cold prompts differ in their nonce, so their answers may differ for
+// that alone: no agreement is reported.)
+func (c *GenerateCase) quality(rs []*backends.Result) []Metric {
 	var (
 		names []string
 		sum   = map[string]float64{}
@@ -168,54 +215,8 @@ func (c *Case) quality(rs []*backends.Result) []Metric {
 	for _, name := range names {
 		out = append(out, Metric{Unit: name, Value: sum[name] / float64(n[name])})
 	}
-	if len(c.texts) >= 2 {
+	if len(c.texts) >= 2 && c.Model.Config.Spec.Options.PrefixCache == backends.PrefixWarm {
 		out = append(out, Metric{Unit: "agreement", Value: quality.Agreement(c.texts)})
 	}
 	return out
-}
-
-// PrefillDecoder is implemented by in-process engines that can time llama-bench's
-// two cases: prefill of n tokens (pp<n>) and generation of n tokens (tg<n>).
-type PrefillDecoder interface {
-	PP(ctx context.Context, n int) (time.Duration, error)
-	TG(ctx context.Context, n int) (time.Duration, error)
-}
-
-// LlamaBench is one llama-bench-style case: pp<N> or tg<N>.
-type LlamaBench struct {
-	Name   string // "pp512" or "tg128"
-	Tokens int
-	Unit   string // "prompt-tokens/s" or "tokens/s"
-	run    func(ctx context.Context, n int) (time.Duration, error)
-}
-
-// LlamaBenches returns llama-bench's default cases, pp512 and tg128, for a model
-// whose engine can time them; none otherwise.
-func (m *Model) LlamaBenches() []*LlamaBench {
-	pd, ok := m.Backend.(PrefillDecoder)
-	if !ok {
-		return nil
-	}
-	return []*LlamaBench{
-		{Name: "pp512", Tokens: 512, Unit: "prompt-tokens/s", run: pd.PP},
-		{Name: "tg128", Tokens: 128, Unit: "tokens/s", run: pd.TG},
-	}
-}
-
-// Run times the case once.
-func (l *LlamaBench) Run(ctx context.Context) (time.Duration, error) { return l.run(ctx, l.Tokens) }
-
-// Metrics returns the mean time per run (ns/op) and the rate, Σ tokens ÷ Σ time.
-func (l *LlamaBench) Metrics(ds []time.Duration) []Metric {
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	if sum <= 0 {
-		return nil
-	}
-	return []Metric{
-		{Unit: "ns/op", Value: float64(sum) / float64(len(ds))},
-		{Unit: l.Unit, Value: float64(l.Tokens*len(ds)) / sum.Seconds()},
-	}
 }

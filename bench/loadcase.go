@@ -6,66 +6,111 @@ import (
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/loadgen"
+	"github.com/llmbench/llmbench/shard"
 )
 
 // LoadCase is one point of a load-generation model's sweep: a concurrency or a
-// request rate.
+// request rate. One step is one whole run of the point; a window's runs merge.
 type LoadCase struct {
 	Model *Model
+	// Point is the point this process runs: the whole point, or with Split this
+	// shard's share of it (loadgen.SplitPoint), named as the whole.
 	Point loadgen.Point
+	// Split says the point is split over every shard of the suite's plan; the
+	// front end keeps each run's report (loadgen.ShardRecord) for merge.
+	Split bool
 	reqs  []backends.Request
+	total *loadgen.Report // the window's runs, merged
 }
 
-// LoadCases returns the sweep points of m, a model with a load: section.
-func (s *Suite) LoadCases(m *Model) ([]*LoadCase, error) {
+// loadCases returns the sweep points of m, a model with a load: section. Its
+// requests are the prompts' requests resolved as a generation's are; with
+// prefix_cache cold, loadgen salts each one when it sends it.
+func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	points, err := loadgen.Points(m.Config.Load)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: model %s: load: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
 	}
-	reqs := loadgen.RequestsFor(m.Config, s.Prompts)
+	o := m.Config.Spec.Options
+	reqs := make([]backends.Request, len(s.Prompts))
+	for i, p := range s.Prompts {
+		n := o.MaxTokens
+		if p.MaxTokens > 0 {
+			n = p.MaxTokens
+		}
+		reqs[i] = backends.Request{Prompt: p.Prompt, MaxTokens: n, Seed: o.Seed, Think: o.Think}
+	}
+	split := s.plan != nil && s.plan.Spec.SplitLoad && s.plan.Owner(m.Config.Name) == shard.All
 	out := make([]*LoadCase, len(points))
 	for i, p := range points {
-		out[i] = &LoadCase{Model: m, Point: p, reqs: reqs}
+		if split {
+			if p, err = loadgen.SplitPoint(p, s.plan.Spec.Index, s.plan.Spec.Count, s.plan.Hash()); err != nil {
+				return nil, fmt.Errorf("%s:%d: model %s: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
+			}
+		}
+		out[i] = &LoadCase{Model: m, Point: p, Split: split, reqs: reqs}
 	}
 	return out, nil
 }
 
-// Name is the case's sub-benchmark name: model=M/concurrency=N or model=M/rate=R.
-func (c *LoadCase) Name() string {
-	return "model=" + Sanitize(c.Model.Config.Name) + "/" + c.Point.Name
+// Name implements [Case]: concurrency=N or rate=R.
+func (c *LoadCase) Name() string { return c.Point.Name }
+
+func (c *LoadCase) String() string {
+	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
 }
 
-// Run runs the point once. Per-case memory peaks are reset first.
-func (c *LoadCase) Run(ctx context.Context) (*loadgen.Report, error) {
-	if mem := c.Model.Memory; mem != nil {
-		if err := mem.Reset(); err != nil {
-			return nil, fmt.Errorf("model %s, %s: resetting the memory peak: %w", c.Model.Config.Name, c.Point.Name, err)
-		}
+// Warm implements [Case]; a point's warm-up is part of its run (load: warmup).
+func (c *LoadCase) Warm(context.Context) error { return nil }
+
+// Begin implements [Case]: the memory peak is reset.
+func (c *LoadCase) Begin() error {
+	c.total = nil
+	if err := c.Model.resetMemory(); err != nil {
+		return fmt.Errorf("%s: %w", c, err)
 	}
-	opts := []loadgen.Option{}
-	if c.Model.Config.Options.SaltPrompts {
+	return nil
+}
+
+// Step implements [Case]: one run of the point.
+func (c *LoadCase) Step(ctx context.Context) error {
+	var opts []loadgen.Option
+	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
 	}
 	r, err := loadgen.RunPoint(ctx, c.Model.Backend, c.Point, c.reqs, opts...)
-	if err != nil {
-		return r, fmt.Errorf("model %s, %s: %w", c.Model.Config.Name, c.Point.Name, err)
+	if r != nil && r.Succeeded+r.Failed > 0 {
+		if c.total == nil {
+			c.total = r
+		} else {
+			c.total.Merge(r)
+		}
 	}
-	return r, nil
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	return nil
 }
 
-// Metrics returns the report's metrics (docs/load.md) and the memory peak of the
-// engine process over the run.
-func (c *LoadCase) Metrics(r *loadgen.Report) ([]Metric, error) {
+// End implements [Case]: the merged report's metrics (docs/load.md) and the
+// memory peak of the engine process over all the window's runs.
+func (c *LoadCase) End() ([]Metric, error) {
+	if c.total == nil {
+		return nil, nil
+	}
 	var out []Metric
-	for _, m := range r.Metrics() {
+	for _, m := range c.total.Metrics() {
 		out = append(out, Metric{Unit: m.Name, Value: m.Value})
 	}
 	if mem := c.Model.Memory; mem != nil {
 		peak, err := mem.Peak()
 		if err != nil {
-			return out, fmt.Errorf("model %s, %s: %w", c.Model.Config.Name, c.Point.Name, err)
+			return out, fmt.Errorf("%s: %w", c, err)
 		}
 		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	return out, nil
 }
+
+// Report returns the merged report of the window's runs; nil before any.
+func (c *LoadCase) Report() *loadgen.Report { return c.total }

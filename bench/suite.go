@@ -1,8 +1,9 @@
 // Package bench runs llmbench's benchmark cases: it opens the models a
-// configuration names (making synthetic ones and starting a private Ollama server
-// when needed), runs generations, and turns their timings into metrics. Both the
-// `go test -bench` suite and `llmbench run` stand on it, so the two measure the same
-// way.
+// configuration names through their registered engines (package backends), lists
+// each model's cases, runs generations, and turns their timings into metrics.
+// Both the `go test -bench` suite and `llmbench run` drive the same cases
+// ([Suite.Cases]), so the two measure the same way. bench names no engine: a
+// program blank-imports the engines it offers.
 package bench
 
 import (
@@ -10,23 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/backends/llamacpp"
-	"github.com/llmbench/llmbench/backends/ollama"
-	"github.com/llmbench/llmbench/backends/openai"
-	"github.com/llmbench/llmbench/backends/transformers"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/memwatch"
-	"github.com/llmbench/llmbench/synth"
+	"github.com/llmbench/llmbench/shard"
 )
 
-// Suite is one configuration's models and prompts, and the engines they need.
+// Suite is one configuration's models and prompts, and the resources its engines
+// share. It is the [backends.Env] engines open models in.
 type Suite struct {
 	Config  *config.Config
 	Prompts []config.Prompt
@@ -34,21 +30,29 @@ type Suite struct {
 	// that cannot be measured here). Never benchmark output.
 	Notices io.Writer
 
-	mu        sync.Mutex
-	gpu       memwatch.GPU   // nil without an NVIDIA GPU
-	server    *ollama.Server // the server this suite started, if any
-	ollamaURL *url.URL
-	noticed   map[string]bool
+	mu       sync.Mutex
+	gpu      memwatch.GPU // nil without an NVIDIA GPU
+	noticed  map[string]bool
+	shared   map[string]shared
+	order    []string    // keys of shared, in the order opened
+	lastKeys []string    // the model configuration keys written last (ModelLines)
+	plan     *shard.Plan // this shard's part; nil runs everything
 }
 
-// Open prepares a suite: it checks that every engine the configuration needs is
-// reachable, starting a private Ollama server when the configuration allows it.
-// Close stops what Open started.
+type shared struct {
+	c   io.Closer
+	err error
+}
+
+var _ backends.Env = (*Suite)(nil)
+
+// Open prepares a suite: GPU measurement, when there is a GPU. Engines start what
+// they need (a server) when their first model opens; Close stops it.
 func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, notices io.Writer) (*Suite, error) {
 	if notices == nil {
 		notices = io.Discard
 	}
-	s := &Suite{Config: cfg, Prompts: prompts, Notices: notices, noticed: map[string]bool{}}
+	s := &Suite{Config: cfg, Prompts: prompts, Notices: notices, noticed: map[string]bool{}, shared: map[string]shared{}}
 	var gpuOpts []memwatch.Option
 	if d := cfg.GPU.Interval.Duration; d > 0 {
 		gpuOpts = append(gpuOpts, memwatch.WithInterval(d))
@@ -60,65 +64,123 @@ func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, noti
 	} else {
 		s.gpu = g
 	}
-	for _, m := range cfg.Models {
-		_, synthetic := m.Synthetic()
-		if m.Backend == "ollama" && m.Host == "" || m.Backend == "openai" && (m.Host == "" || synthetic) {
-			if err := s.startOllama(ctx); err != nil {
-				return nil, err
-			}
-			break
-		}
-	}
 	return s, nil
 }
 
-func (s *Suite) startOllama(ctx context.Context) error {
-	host, err := url.Parse(s.Config.Ollama.Host)
-	if err != nil {
-		return fmt.Errorf("%s: ollama.host %q: %w", s.Config.File, s.Config.Ollama.Host, err)
-	}
-	manage := s.Config.Ollama.Manage
-	if manage != "always" && ollama.Answers(ctx, host) {
-		s.ollamaURL = host
-		s.Notice("using the Ollama server at %s", host)
-		return nil
-	}
-	if manage == "never" {
-		return fmt.Errorf("%s: no Ollama server answers at %s, and ollama.manage is never: start one (ollama serve) or set manage: auto", s.Config.File, host)
-	}
-	srv, err := ollama.StartServer(ctx, ollama.ServerOptions{
-		Binary:    s.Config.Ollama.Binary,
-		ModelsDir: filepath.Join(s.Config.ModelsDir, "ollama"),
-		Env:       []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Config.Ollama.Parallel)},
-	})
-	if err != nil {
-		return fmt.Errorf("no Ollama server answers at %s and starting one failed: %w", host, err)
-	}
-	s.server = srv
-	s.ollamaURL = srv.URL
-	s.Notice("started a private Ollama server at %s (log %s)", srv.URL, srv.Log)
-	return nil
-}
-
-// Server returns the Ollama server this suite started, or nil.
-func (s *Suite) Server() *ollama.Server { return s.server }
-
-// Close stops the engines the suite started.
+// Close stops what the suite's engines started, last opened first, and GPU
+// measurement.
 func (s *Suite) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var errs []error
+	for _, k := range slices.Backward(s.order) {
+		if sh := s.shared[k]; sh.c != nil {
+			errs = append(errs, sh.c.Close())
+		}
+	}
+	s.shared, s.order = map[string]shared{}, nil
 	if s.gpu != nil {
 		errs = append(errs, s.gpu.Close())
-	}
-	if s.server != nil {
-		errs = append(errs, s.server.Stop())
+		s.gpu = nil
 	}
 	return errors.Join(errs...)
 }
 
+// Notice implements [backends.Env]: it writes a notice once per distinct text.
+// Notices start "llmbench note:", which benchmark-format readers do not take for a
+// configuration line (a key has no space), since go test merges them into the
+// benchmark output.
+func (s *Suite) Notice(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noticed[msg] {
+		return
+	}
+	s.noticed[msg] = true
+	fmt.Fprintln(s.Notices, "llmbench note:", msg)
+}
+
+// ModelsDir implements [backends.Env].
+func (s *Suite) ModelsDir() string { return s.Config.ModelsDir }
+
+// Settings implements [backends.Env]: the engine's top-level section as its
+// engine read it.
+func (s *Suite) Settings(engine string) any { return s.Config.Settings[engine] }
+
+// Shared implements [backends.Env]. A failure to open is kept too: every model
+// that needs the resource fails with the same error, without trying again.
+func (s *Suite) Shared(key string, open func() (io.Closer, error)) (io.Closer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh, ok := s.shared[key]; ok {
+		return sh.c, sh.err
+	}
+	c, err := open()
+	s.shared[key] = shared{c, err}
+	s.order = append(s.order, key)
+	return c, err
+}
+
+// Shard makes the suite run only shard sp's part of the configuration (package
+// shard): Models and Cases leave out what other shards run. A zero sp runs
+// everything.
+func (s *Suite) Shard(sp shard.Spec) error {
+	if !sp.Enabled() {
+		s.plan = nil
+		return nil
+	}
+	if err := sp.Check(); err != nil {
+		return err
+	}
+	p := sp.Plan(shard.CasesOf(s.Config, s.Prompts))
+	s.plan = &p
+	return nil
+}
+
+// Models returns the configuration's models this shard opens, in order.
+func (s *Suite) Models() []config.Model {
+	var out []config.Model
+	for _, m := range s.Config.Models {
+		if s.plan == nil || s.plan.HasModel(m.Name) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// PromptsOf returns the prompts this shard runs on model, in order.
+func (s *Suite) PromptsOf(model string) []config.Prompt {
+	if s.plan == nil {
+		return s.Prompts
+	}
+	var out []config.Prompt
+	for _, p := range s.Prompts {
+		if s.plan.Has(model, p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// owns reports whether this shard runs the model's whole-model work (its load
+// stage, llama-bench cases, an unsplit load sweep): exactly one shard does.
+func (s *Suite) owns(model string) bool {
+	if s.plan == nil {
+		return true
+	}
+	o := s.plan.Owner(model)
+	return o == s.plan.Spec.Index || o == shard.All && s.plan.Spec.Index == 0
+}
+
 // ConfigLines returns the suite's configuration lines, written once before all
-// results: the configuration file and, with a GPU, its name, driver and memory.
+// results: the configuration file, the shard when sharded, and, with a GPU, its
+// name, driver and memory.
 func (s *Suite) ConfigLines() [][2]string {
 	out := [][2]string{{"llmbench-config", s.Config.File}}
+	if s.plan != nil {
+		out = append(out, s.plan.ConfigLines()...)
+	}
 	if s.gpu != nil {
 		i := s.gpu.Info()
 		out = append(out,
@@ -131,26 +193,12 @@ func (s *Suite) ConfigLines() [][2]string {
 	return out
 }
 
-// Notice writes a notice once per distinct text. Notices start "llmbench note:",
-// which benchmark-format readers do not take for a configuration line (a key has
-// no space), since go test merges them into the benchmark output.
-func (s *Suite) Notice(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.noticed[msg] {
-		return
-	}
-	s.noticed[msg] = true
-	fmt.Fprintln(s.Notices, "llmbench note:", msg)
-}
-
 // Model is a model opened for benchmarking: its engine loaded and described.
 type Model struct {
 	Config  config.Model
 	Backend backends.Backend
-	// Info holds the model's configuration lines (engine, model-params, …).
-	Info map[string]string
+	// Desc is what the backend said of its engine and model.
+	Desc backends.Description
 	// Load is the time the engine took to load the model, when it could be measured.
 	Load time.Duration
 	// Memory watches the engine process's resident memory; nil when it cannot.
@@ -158,10 +206,12 @@ type Model struct {
 	// AfterLoad is the engine process's resident bytes right after the load; zero
 	// when unknown.
 	AfterLoad uint64
+	// RSSMethod says how Memory measures (memwatch.RSS.Method); "" without.
+	RSSMethod string
 
-	pid    int          // the engine process, 0 when unknown
-	gpu    memwatch.GPU // the suite's GPU, nil without one
-	notice func(format string, args ...any)
+	suite *Suite
+	pid   int          // the engine process, 0 when unknown
+	gpu   memwatch.GPU // the suite's GPU, nil without one
 }
 
 // Memory watches the resident memory of the process that holds a model.
@@ -175,16 +225,19 @@ type Memory interface {
 	Close() error
 }
 
-// OpenModel opens m: it makes a synthetic model's file when needed, registers it
-// with the engine, loads it and describes it.
+// OpenModel opens m through its engine: the engine makes or finds the model, the
+// model is loaded, described, and its process's memory watched.
 func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 	where := fmt.Sprintf("%s:%d: model %s", s.Config.File, m.Line, m.Name)
-	info := map[string]string{}
-	b, err := s.backend(ctx, m, info)
+	eng, err := backends.Lookup(m.Backend)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	out := &Model{Config: m, Backend: b, Info: info, notice: s.Notice}
+	b, err := eng.Open(ctx, m.Spec, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	out := &Model{Config: m, Backend: b, suite: s}
 	if l, ok := b.(backends.Loader); ok {
 		d, err := l.Load(ctx)
 		if err != nil {
@@ -192,7 +245,7 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 			return nil, fmt.Errorf("%s: loading: %w", where, err)
 		}
 		out.Load = d
-	} else if _, err := b.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1}); err != nil {
+	} else if _, err := b.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1, Seed: m.Spec.Options.Seed, Think: m.Spec.Options.Think}); err != nil {
 		// The engine loads the model on its first request: make it now, so the
 		// engine process exists to be watched.
 		b.Close()
@@ -203,129 +256,10 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 		if err != nil {
 			s.Notice("model %s: %v", m.Name, err)
 		}
-		for k, v := range desc {
-			if _, set := info[k]; !set {
-				info[k] = v
-			}
-		}
-	}
-	if m.Options.Threads > 0 {
-		info["threads"] = fmt.Sprint(m.Options.Threads)
+		out.Desc = desc
 	}
 	s.watchMemory(ctx, out)
 	return out, nil
-}
-
-// backend opens the engine for m and records what is known of the model in info.
-func (s *Suite) backend(ctx context.Context, m config.Model, info map[string]string) (backends.Backend, error) {
-	switch m.Backend {
-	case "ollama":
-		host, name, err := s.ollamaModel(ctx, m, info)
-		if err != nil {
-			return nil, err
-		}
-		b := ollama.New(host, name, m)
-		b.SetProcessFinder(s.ollamaPID(host))
-		return b, nil
-	case "openai":
-		if m.Host != "" && !strings.HasPrefix(m.Model, "synthetic:") {
-			return openai.New(m)
-		}
-		// No host, or a synthetic model: the suite's Ollama server through /v1.
-		host, name, err := s.ollamaModel(ctx, m, info)
-		if err != nil {
-			return nil, err
-		}
-		m.Host, m.Model = host.String(), name
-		b, err := openai.New(m)
-		if err != nil {
-			return nil, err
-		}
-		return withPID{b, s.ollamaPID(host)}, nil
-	case "llamacpp":
-		path := m.Model
-		if spec, ok := m.Synthetic(); ok {
-			sp, p, err := s.synthesize(spec)
-			if err != nil {
-				return nil, err
-			}
-			path = p
-			info["model-synthetic"] = "true"
-			info["model-params"] = fmt.Sprint(sp.Params())
-		}
-		return llamacpp.New(ctx, path, m)
-	case "transformers":
-		if _, ok := m.Synthetic(); ok {
-			info["model-synthetic"] = "true"
-		}
-		return transformers.New(ctx, m)
-	default:
-		return nil, fmt.Errorf("backend %q is not built into this llmbench", m.Backend)
-	}
-}
-
-// ollamaModel returns the Ollama server for m and the model's name there. A
-// synthetic model's file is made, once, and registered with the server.
-func (s *Suite) ollamaModel(ctx context.Context, m config.Model, info map[string]string) (*url.URL, string, error) {
-	host := s.ollamaURL
-	if m.Host != "" {
-		h, err := url.Parse(m.Host)
-		if err != nil {
-			return nil, "", fmt.Errorf("host %q: %w", m.Host, err)
-		}
-		host = h
-	}
-	if host == nil {
-		return nil, "", errors.New("no Ollama server for this model: give it a host")
-	}
-	spec, ok := m.Synthetic()
-	if !ok {
-		return host, m.Model, nil
-	}
-	sp, path, err := s.synthesize(spec)
-	if err != nil {
-		return nil, "", err
-	}
-	name := "llmbench-" + strings.TrimSuffix(filepath.Base(path), ".gguf")
-	if err := ollama.Register(ctx, host, name, path); err != nil {
-		return nil, "", err
-	}
-	info["model-synthetic"] = "true"
-	info["model-params"] = fmt.Sprint(sp.Params())
-	return host, name, nil
-}
-
-// withPID adds a process finder to a backend, keeping its Describer.
-type withPID struct {
-	backends.Backend
-	pid func(ctx context.Context) (int, error)
-}
-
-func (w withPID) EnginePID(ctx context.Context) (int, error) {
-	if w.pid == nil {
-		return 0, backends.ErrRemote
-	}
-	return w.pid(ctx)
-}
-
-func (w withPID) Describe(ctx context.Context) (map[string]string, error) {
-	if d, ok := w.Backend.(backends.Describer); ok {
-		return d.Describe(ctx)
-	}
-	return nil, nil
-}
-
-// synthesize writes the GGUF file of a synthetic preset spec, once.
-func (s *Suite) synthesize(spec string) (synth.Spec, string, error) {
-	sp, err := synth.ParseSpec(spec)
-	if err != nil {
-		return sp, "", err
-	}
-	path, err := synth.WriteFile(s.Config.ModelsDir, sp)
-	if err != nil {
-		return sp, "", fmt.Errorf("writing synthetic model %s: %w", spec, err)
-	}
-	return sp, path, nil
 }
 
 // Close releases the model's engine and memory watch.

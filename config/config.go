@@ -1,20 +1,53 @@
 // Package config reads llmbench's benchmark configuration (YAML) and prompt set
-// (JSON lines). Decoding is strict: an unknown key is an error, and every error
-// names the file and line.
+// (JSON lines). Decoding is strict: an unknown key is an error naming its file and
+// line, in the configuration's own words. Each model's engine (see package
+// backends) checks the model and decodes its own options while the file is read,
+// so every mistake is found before anything starts.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/loadgen"
 )
+
+// Defaults are the values of every setting a configuration leaves out: the one
+// place they are written.
+var Defaults = struct {
+	Prompts     string
+	Warmup      int
+	Iterations  int
+	Output      string
+	ModelsDir   string
+	GPUInterval time.Duration
+	MaxTokens   int
+	Seed        int
+	Context     int
+	KeepAlive   time.Duration
+	PrefixCache backends.PrefixCache
+}{
+	Prompts:     "data/prompts.jsonl",
+	Warmup:      1,
+	Iterations:  3,
+	Output:      "outputs",
+	ModelsDir:   "models",
+	GPUInterval: 10 * time.Millisecond,
+	MaxTokens:   64,
+	Seed:        42,
+	Context:     2048,
+	KeepAlive:   30 * time.Minute,
+	PrefixCache: backends.PrefixCold,
+}
 
 // Config is one benchmark configuration.
 type Config struct {
@@ -31,31 +64,16 @@ type Config struct {
 	Iterations int `yaml:"iterations"`
 	// Output is the folder results are written to. Default: outputs.
 	Output string `yaml:"output"`
-	// ModelsDir is where synthetic GGUF files are written. Default: models.
+	// ModelsDir is where synthetic model files are written. Default: models.
 	ModelsDir string `yaml:"models_dir"`
-	// Ollama configures the Ollama server used by models with backend ollama.
-	Ollama OllamaConfig `yaml:"ollama"`
 	// GPU configures GPU measurement (NVML).
 	GPU GPUConfig `yaml:"gpu"`
 	// Models are the models to benchmark, in order.
 	Models []Model `yaml:"models"`
-}
 
-// OllamaConfig says where the Ollama server is, and whether llmbench may start one.
-type OllamaConfig struct {
-	// Host is the server's base URL. Default: $OLLAMA_HOST, else
-	// http://127.0.0.1:11434.
-	Host string `yaml:"host"`
-	// Manage says what to do when Host does not answer: "auto" (the default) starts
-	// a private `ollama serve` on a free loopback port when an ollama binary is in
-	// ./bin or on PATH; "never" fails instead; "always" starts one even when Host
-	// answers.
-	Manage string `yaml:"manage"`
-	// Binary is the ollama binary to start. Default: ./bin/ollama, else PATH.
-	Binary string `yaml:"binary"`
-	// Parallel is the number of requests a started server serves at once per
-	// model (OLLAMA_NUM_PARALLEL). Default 1; raise it for load generation.
-	Parallel int `yaml:"num_parallel"`
+	// Settings holds what each engine made of its top-level section (`ollama:`),
+	// by engine name; engines without a section that take one get their defaults.
+	Settings map[string]any `yaml:"-"`
 }
 
 // GPUConfig configures GPU measurement. The zero value measures every NVIDIA GPU
@@ -68,40 +86,31 @@ type GPUConfig struct {
 	Interval Duration `yaml:"interval"`
 }
 
-// Model is one model to benchmark.
+// Model is one model to benchmark. Keys of its entry other than the ones below
+// are the engine's own options (host, endpoint, device, …), which the engine
+// decodes itself.
 type Model struct {
 	// Name names the model in benchmark names and reports. Required, unique.
 	Name string `yaml:"name"`
-	// Backend is the engine: ollama, openai, transformers or llamacpp.
+	// Backend is the engine: one of backends.Engines().
 	Backend string `yaml:"backend"`
 	// Model is the engine's model id (e.g. "llama3.2:1b"), a path, or
 	// "synthetic:PRESET[:TYPE]" for a random-weight model llmbench makes itself.
 	Model string `yaml:"model"`
 	// Options tune generation.
 	Options Options `yaml:"options"`
-	// Host overrides the server URL for this model (ollama, openai).
-	Host string `yaml:"host"`
-	// APIKeyEnv names the environment variable holding the API key (openai).
-	APIKeyEnv string `yaml:"api_key_env"`
-	// Endpoint is "chat" (/v1/chat/completions, the default) or "completions"
-	// (/v1/completions) for the openai backend.
-	Endpoint string `yaml:"endpoint"`
-	// ExtraBody is merged into every request body as is (openai), e.g.
-	// {ignore_eos: true} or {min_tokens: 64}.
-	ExtraBody map[string]any `yaml:"extra_body"`
-	// Device is "cpu" or "cuda" (transformers). Default cpu.
-	Device string `yaml:"device"`
-	// DType is the weight type for the transformers engine: float32, float16 or
-	// bfloat16. Default float32 on cpu, float16 on cuda.
-	DType string `yaml:"dtype"`
-	// Load describes load generation (openai); nil means sequential.
-	Load *LoadSpec `yaml:"load"`
+	// Load describes load generation; nil means sequential generations.
+	Load *loadgen.Spec `yaml:"load"`
 
+	// Spec is the model as its engine receives it: options resolved, the
+	// engine's own options decoded. Set by Parse.
+	Spec backends.Spec `yaml:"-"`
 	// Line is the line of the model's entry in the configuration file.
 	Line int `yaml:"-"`
 }
 
-// Options tune generation for one model. Zero values mean the defaults given.
+// Options tune generation for one model. An unset field takes its default from
+// Defaults.
 type Options struct {
 	// MaxTokens is the exact output length asked for. A prompt's own max_tokens
 	// wins over it. Default 64.
@@ -122,26 +131,17 @@ type Options struct {
 	// KeepAlive is how long the engine keeps the model loaded after a request.
 	// Default 30m.
 	KeepAlive Duration `yaml:"keep_alive"`
-	// SaltPrompts prefixes every timed prompt with a unique nonce so no prefix
-	// cache is hit: each iteration then measures a cold prefill.
-	SaltPrompts bool `yaml:"salt_prompts"`
+	// PrefixCache is cold (the default: every timed prompt starts with a unique
+	// nonce, so the engine evaluates it whole) or warm (prompts sent as they are,
+	// so an engine's prefix cache may serve repeats).
+	PrefixCache string `yaml:"prefix_cache"`
+	// Think asks a thinking-capable model to think (true) or not (false); unset
+	// leaves it to the engine.
+	Think *bool `yaml:"think"`
 }
 
 // Duration is a time.Duration written in YAML as "30m", "1h" or "0s".
-type Duration struct{ time.Duration }
-
-// UnmarshalYAML implements yaml.Unmarshaler.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 30m, 90s)", n.Line, n.Value)
-	}
-	d.Duration = v
-	return nil
-}
-
-// Backends are the names accepted in Model.Backend.
-var Backends = []string{"ollama", "openai", "transformers", "llamacpp"}
+type Duration = loadgen.Duration
 
 // Load reads and checks the configuration file at path.
 func Load(path string) (*Config, error) {
@@ -161,94 +161,175 @@ func LoadFS(fsys fs.FS, path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and checks a configuration; file names it in errors.
+// Parse decodes and checks a configuration; file names it in errors. Every
+// model's engine must be registered (imported) by then.
 func Parse(file string, data []byte) (*Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty configuration", file)
-		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-		msg = strings.ReplaceAll(msg, "\n  ", "; ")
-		return nil, fmt.Errorf("%s: %s", file, msg)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	c.File = file
-	c.setLines(data)
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty configuration", file)
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: line %d: want a mapping of settings (prompts:, models:, …)", file, root.Line)
+	}
+	c := Config{File: file, Settings: map[string]any{}}
+	sections := map[string]*yaml.Node{}
+	core := &yaml.Node{Kind: yaml.MappingNode, Line: root.Line}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if _, err := backends.Lookup(k.Value); err == nil {
+			sections[k.Value] = v
+			continue
+		}
+		core.Content = append(core.Content, k, v)
+	}
+	engineKeys := func() []string {
+		var out []string
+		for _, n := range backends.Engines() {
+			e, _ := backends.Lookup(n)
+			if _, ok := e.(backends.SuiteConfigurer); ok {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	if err := decodeStrict(core, &c, engineKeys()...); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(core.Content) > 0 {
+		c.setLines(core)
+	}
 	c.setDefaults()
 	if err := c.check(); err != nil {
+		return nil, err
+	}
+	for _, name := range backends.Engines() {
+		e, _ := backends.Lookup(name)
+		sc, ok := e.(backends.SuiteConfigurer)
+		if !ok {
+			if n, ok := sections[name]; ok {
+				return nil, fmt.Errorf("%s: line %d: the %s engine takes no top-level section", file, n.Line, name)
+			}
+			continue
+		}
+		var decode func(any) error
+		if n, ok := sections[name]; ok {
+			decode = func(v any) error { return decodeStrict(n, v) }
+		}
+		s, err := sc.ConfigureSuite(decode)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, name, err)
+		}
+		c.Settings[name] = s
+	}
+	if err := c.configureModels(core); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
+// decodeStrict decodes n into v after checking that every key of every mapping
+// names a field of v's type (or is one of allowed, at the top), so an unknown key
+// is an error with its line and the keys that would be known there.
+func decodeStrict(n *yaml.Node, v any, allowed ...string) error {
+	if err := checkKeys(n, reflect.TypeOf(v), "", allowed); err != nil {
+		return err
+	}
+	if err := n.Decode(v); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+		return errors.New(strings.ReplaceAll(msg, "\n  ", "; "))
+	}
+	return nil
+}
+
+var (
+	unmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+	modelType   = reflect.TypeFor[Model]()
+)
+
+func checkKeys(n *yaml.Node, t reflect.Type, where string, allowed []string) error {
+	for t.Kind() == reflect.Pointer {
+		if reflect.PointerTo(t.Elem()).Implements(unmarshaler) && t.Elem().Kind() != reflect.Pointer {
+			return nil
+		}
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return nil // a type error, which Decode reports with its line
+		}
+		fields := map[string]reflect.Type{}
+		var known []string
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fields[tag] = f.Type
+			known = append(known, tag)
+		}
+		known = append(known, allowed...)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok {
+				if slices.Contains(allowed, k.Value) || t == modelType {
+					continue // a model's other keys are its engine's (configureModels)
+				}
+				return fmt.Errorf("line %d: unknown key %s%s: want one of %s", k.Line, where, k.Value, strings.Join(known, ", "))
+			}
+			if err := checkKeys(val, ft, where+k.Value+".", nil); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.SequenceNode {
+			for _, e := range n.Content {
+				if err := checkKeys(e, t.Elem(), where, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (c *Config) setDefaults() {
+	d := Defaults
 	if c.Prompts == "" {
-		c.Prompts = "data/prompts.jsonl"
+		c.Prompts = d.Prompts
 	}
 	if c.Warmup == 0 {
-		c.Warmup = 1
+		c.Warmup = d.Warmup
 	} else if c.Warmup < 0 {
 		c.Warmup = 0
 	}
 	if c.Iterations == 0 {
-		c.Iterations = 3
+		c.Iterations = d.Iterations
 	}
 	if c.Output == "" {
-		c.Output = "outputs"
+		c.Output = d.Output
 	}
 	if c.ModelsDir == "" {
-		c.ModelsDir = "models"
-	}
-	if c.Ollama.Host == "" {
-		c.Ollama.Host = os.Getenv("OLLAMA_HOST")
-	}
-	if c.Ollama.Host == "" {
-		c.Ollama.Host = "http://127.0.0.1:11434"
-	}
-	if !strings.Contains(c.Ollama.Host, "://") {
-		c.Ollama.Host = "http://" + c.Ollama.Host
+		c.ModelsDir = d.ModelsDir
 	}
 	if c.GPU.Interval.Duration == 0 {
-		c.GPU.Interval.Duration = 10 * time.Millisecond
-	}
-	if c.Ollama.Parallel == 0 {
-		c.Ollama.Parallel = 1
-	}
-	if c.Ollama.Manage == "" {
-		c.Ollama.Manage = "auto"
-	}
-	for i := range c.Models {
-		o := &c.Models[i].Options
-		if o.MaxTokens == 0 {
-			o.MaxTokens = 64
-		}
-		if o.Seed == nil {
-			seed := 42
-			o.Seed = &seed
-		}
-		if o.Context == 0 {
-			o.Context = 2048
-		}
-		if o.KeepAlive.Duration == 0 {
-			o.KeepAlive.Duration = 30 * time.Minute
-		}
-		if c.Models[i].Device == "" {
-			c.Models[i].Device = "cpu"
-		}
+		c.GPU.Interval.Duration = d.GPUInterval
 	}
 }
 
 func (c *Config) check() error {
 	if len(c.Models) == 0 {
 		return fmt.Errorf("%s: no models: add at least one under models:", c.File)
-	}
-	switch c.Ollama.Manage {
-	case "auto", "never", "always":
-	default:
-		return fmt.Errorf("%s: ollama.manage is %q: want auto, never or always", c.File, c.Ollama.Manage)
 	}
 	if c.Iterations < 0 {
 		return fmt.Errorf("%s: iterations is %d: want at least 1", c.File, c.Iterations)
@@ -263,8 +344,8 @@ func (c *Config) check() error {
 			return fmt.Errorf("%s: name already used at line %d", at, prev)
 		}
 		seen[m.Name] = m.Line
-		if !contains(Backends, m.Backend) {
-			return fmt.Errorf("%s: backend %q: want one of %s", at, m.Backend, strings.Join(Backends, ", "))
+		if _, err := backends.Lookup(m.Backend); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
 		}
 		if m.Model == "" {
 			return fmt.Errorf("%s: no model: give the engine's model id or synthetic:PRESET", at)
@@ -278,17 +359,88 @@ func (c *Config) check() error {
 		case o.Context < 0, o.Threads < 0, o.Batch < 0:
 			return fmt.Errorf("%s: options.context, threads and batch must not be negative", at)
 		}
-		if m.Device != "cpu" && m.Device != "cuda" {
-			return fmt.Errorf("%s: device %q: want cpu or cuda", at, m.Device)
-		}
-		if m.Endpoint != "" && m.Endpoint != "chat" && m.Endpoint != "completions" {
-			return fmt.Errorf("%s: endpoint %q: want chat or completions", at, m.Endpoint)
+		switch backends.PrefixCache(o.PrefixCache) {
+		case "", backends.PrefixCold, backends.PrefixWarm:
+		default:
+			return fmt.Errorf("%s: options.prefix_cache is %q: want cold or warm", at, o.PrefixCache)
 		}
 		if m.Load != nil {
-			if err := m.Load.check(); err != nil {
+			if err := m.Load.Check(); err != nil {
 				return fmt.Errorf("%s: load: %w", at, err)
 			}
 		}
+	}
+	return nil
+}
+
+// resolve returns the model's options with every default applied.
+func (o Options) resolve() backends.Options {
+	d := Defaults
+	r := backends.Options{
+		MaxTokens: o.MaxTokens, Temperature: o.Temperature, Seed: d.Seed, Context: o.Context,
+		Threads: o.Threads, Batch: o.Batch, GPULayers: o.GPULayers, KeepAlive: o.KeepAlive.Duration,
+		PrefixCache: backends.PrefixCache(o.PrefixCache), Think: o.Think,
+	}
+	if r.MaxTokens == 0 {
+		r.MaxTokens = d.MaxTokens
+	}
+	if o.Seed != nil {
+		r.Seed = *o.Seed
+	}
+	if r.Context == 0 {
+		r.Context = d.Context
+	}
+	if r.KeepAlive == 0 {
+		r.KeepAlive = d.KeepAlive
+	}
+	if r.PrefixCache == "" {
+		r.PrefixCache = d.PrefixCache
+	}
+	return r
+}
+
+// modelKeys are the keys of a model entry that this package decodes; the rest
+// belong to the engine.
+var modelKeys = []string{"name", "backend", "model", "options", "load"}
+
+// configureModels resolves each model's Spec: its options with defaults, and the
+// engine's own options from the entry's other keys, decoded and checked by the
+// engine.
+func (c *Config) configureModels(core *yaml.Node) error {
+	entries := modelNodes(core)
+	for i := range c.Models {
+		m := &c.Models[i]
+		at := fmt.Sprintf("%s:%d: model %q", c.File, m.Line, m.Name)
+		e, _ := backends.Lookup(m.Backend)
+		own := &yaml.Node{Kind: yaml.MappingNode}
+		if i < len(entries) {
+			n := entries[i]
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if !slices.Contains(modelKeys, n.Content[j].Value) {
+					own.Content = append(own.Content, n.Content[j], n.Content[j+1])
+				}
+			}
+		}
+		m.Spec = backends.Spec{Name: m.Name, Model: m.Model, Options: m.Options.resolve(), Where: fmt.Sprintf("%s:%d", c.File, m.Line)}
+		decode := func(v any) error {
+			if err := checkKeys(own, reflect.TypeOf(v), "", nil); err != nil {
+				var known []string
+				t := reflect.TypeOf(v).Elem()
+				for i := range t.NumField() {
+					if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+						known = append(known, tag)
+					}
+				}
+				return fmt.Errorf("%w (the %s engine's own keys are %s; every model takes %s)",
+					err, m.Backend, strings.Join(known, ", "), strings.Join(modelKeys, ", "))
+			}
+			return decodeStrict(own, v)
+		}
+		opts, err := e.Configure(m.Spec, decode)
+		if err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		m.Spec.Engine = opts
 	}
 	return nil
 }
@@ -299,30 +451,20 @@ func (m *Model) Synthetic() (spec string, ok bool) {
 	return strings.CutPrefix(m.Model, "synthetic:")
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+func modelNodes(root *yaml.Node) []*yaml.Node {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "models" {
+			return root.Content[i+1].Content
 		}
 	}
-	return false
+	return nil
 }
 
-// setLines records each model's line, read from the document's node tree.
-func (c *Config) setLines(data []byte) {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return
-	}
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "models" {
-			continue
-		}
-		for j, n := range root.Content[i+1].Content {
-			if j < len(c.Models) {
-				c.Models[j].Line = n.Line
-			}
+// setLines records each model's line.
+func (c *Config) setLines(root *yaml.Node) {
+	for j, n := range modelNodes(root) {
+		if j < len(c.Models) {
+			c.Models[j].Line = n.Line
 		}
 	}
 }

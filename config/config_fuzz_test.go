@@ -11,9 +11,8 @@ import (
 	"testing"
 
 	"github.com/llmbench/llmbench/backends"
-	_ "github.com/llmbench/llmbench/backends/ollama" // the engines a configuration names
-	_ "github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/config"
+	_ "github.com/llmbench/llmbench/engines" // the engines a configuration names
 )
 
 // addFiles adds the files matching each glob (relative to the package folder)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/backends"
 )
 
 const good = `prompts: data/p.jsonl
@@ -31,34 +33,48 @@ func TestParseGood(t *testing.T) {
 	assert.Equal(t, 4, c.Models[0].Line)
 	assert.Equal(t, 7, c.Models[1].Line)
 	a, b := c.Models[0], c.Models[1]
-	assert.Equal(t, 64, a.Options.MaxTokens)
-	assert.Equal(t, 42, *a.Options.Seed)
-	assert.Equal(t, 2048, a.Options.Context)
-	assert.Equal(t, 30*time.Minute, a.Options.KeepAlive.Duration)
-	spec, ok := a.Synthetic()
+	ao, bo := a.Spec.Options, b.Spec.Options
+	assert.Equal(t, 64, ao.MaxTokens)
+	assert.Equal(t, 42, ao.Seed)
+	assert.Equal(t, 2048, ao.Context)
+	assert.Equal(t, 30*time.Minute, ao.KeepAlive)
+	assert.Equal(t, backends.PrefixCold, ao.PrefixCache)
+	assert.Nil(t, ao.Think)
+	assert.Equal(t, "b.yaml:4", a.Spec.Where)
+	spec, ok := a.Spec.Synthetic()
 	assert.True(t, ok)
 	assert.Equal(t, "tiny-llama", spec)
-	assert.Equal(t, 16, b.Options.MaxTokens)
-	assert.Equal(t, 7, *b.Options.Seed)
-	assert.Equal(t, 5*time.Minute, b.Options.KeepAlive.Duration)
-	_, ok = b.Synthetic()
+	assert.Equal(t, 16, bo.MaxTokens)
+	assert.Equal(t, 7, bo.Seed)
+	assert.Equal(t, 0.7, bo.Temperature)
+	assert.Equal(t, 4096, bo.Context)
+	assert.Equal(t, 2, bo.Threads)
+	assert.Equal(t, 5*time.Minute, bo.KeepAlive)
+	_, ok = b.Spec.Synthetic()
 	assert.False(t, ok)
 }
 
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown top key", "modles: []\n", "b.yaml: line 1: field modles not found"},
-		{"unknown model key", "models:\n  - name: a\n    backend: ollama\n    model: m\n    colour: red\n", "line 5: field colour not found"},
-		{"unknown option", "models:\n  - name: a\n    backend: ollama\n    model: m\n    options: {max_token: 3}\n", "line 5: field max_token not found"},
+		{"unknown top key", "modles: []\n", "b.yaml: line 1: unknown key modles: want one of prompts, warmup, iterations, output, models_dir, gpu, models, "},
+		{"unknown model key", "models:\n  - name: a\n    backend: ollama\n    model: m\n    colour: red\n", `b.yaml:2: model "a": line 5: unknown key colour: want one of host (the ollama engine's own keys are host; every model takes name, backend, model, options, load)`},
+		{"unknown option", "models:\n  - name: a\n    backend: ollama\n    model: m\n    options: {max_token: 3}\n", "b.yaml: line 5: unknown key models.options.max_token: want one of max_tokens, temperature"},
 		{"bad duration", "models:\n  - name: a\n    backend: ollama\n    model: m\n    options:\n      keep_alive: soon\n", `line 6: "soon" is not a duration`},
 		{"no models", "warmup: 1\n", "b.yaml: no models"},
 		{"empty", "", "b.yaml: empty configuration"},
-		{"bad backend", "models:\n  - name: a\n    backend: vllm\n    model: m\n", `b.yaml:2: model "a": backend "vllm": want one of ollama, openai, transformers, llamacpp`},
+		{"bad backend", "models:\n  - name: a\n    backend: vllm\n    model: m\n", `b.yaml:2: model "a": backend "vllm": want one of llamacpp, ollama, openai, or transformers`},
 		{"duplicate name", "models:\n  - {name: a, backend: ollama, model: m}\n  - {name: a, backend: ollama, model: n}\n", `b.yaml:3: model "a": name already used at line 2`},
 		{"no model id", "models:\n  - {name: a, backend: ollama}\n", `b.yaml:2: model "a": no model`},
 		{"negative tokens", "models:\n  - {name: a, backend: ollama, model: m, options: {max_tokens: -1}}\n", "options.max_tokens is -1"},
 		{"bad device", "models:\n  - {name: a, backend: transformers, model: m, device: tpu}\n", `device "tpu"`},
 		{"bad manage", "ollama: {manage: sometimes}\nmodels:\n  - {name: a, backend: ollama, model: m}\n", `ollama.manage is "sometimes"`},
+		{"unknown preset", "models:\n  - {name: a, backend: ollama, model: synthetic:tiny-lama}\n", `b.yaml:2: model "a": `},
+		{"unknown preset llamacpp", "models:\n  - {name: a, backend: llamacpp, model: synthetic:nope}\n", `b.yaml:2: model "a": `},
+		{"bad flash", "models:\n  - {name: a, backend: llamacpp, model: m.gguf, flash_attention: maybe}\n", `flash_attention "maybe": want auto, on or off`},
+		{"bad endpoint", "models:\n  - {name: a, backend: openai, model: m, host: http://x, endpoint: embed}\n", `endpoint "embed": want chat or completions`},
+		{"bad prefix cache", "models:\n  - {name: a, backend: ollama, model: m, options: {prefix_cache: hot}}\n", `options.prefix_cache is "hot": want cold or warm`},
+		{"bad think", "models:\n  - {name: a, backend: ollama, model: m, options: {think: maybe}}\n", "line 2: cannot unmarshal"},
+		{"section of an engine without one", "llamacpp: {x: 1}\nmodels:\n  - {name: a, backend: ollama, model: m}\n", "line 1: the llamacpp engine takes no top-level section"},
 		{"wrong type", "warmup: lots\nmodels: []\n", "line 1: cannot unmarshal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

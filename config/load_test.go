@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmbench/llmbench/loadgen"
 )
 
-func parseLoad(t *testing.T, load string) (*LoadSpec, error) {
+func parseLoad(t *testing.T, load string) (*loadgen.Spec, error) {
 	t.Helper()
 	doc := "models:\n  - name: m\n    backend: openai\n    model: x\n    load:\n" + indent(load, "      ")
 	c, err := Parse("test.yaml", []byte(doc))
@@ -35,7 +37,7 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.EffectiveMode() != ModeConcurrency || !slices.Equal(l.Concurrency, Ints{1, 4, 16}) {
+	if l.EffectiveMode() != loadgen.ModeConcurrency || !slices.Equal(l.Concurrency, loadgen.Ints{1, 4, 16}) {
 		t.Errorf("mode %q concurrency %v", l.EffectiveMode(), l.Concurrency)
 	}
 	if l.Requests != 200 || l.Duration.Duration != 90*time.Second || l.Warmup != 2 {
@@ -49,19 +51,19 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.EffectiveMode() != ModeRate || !slices.Equal(l.Rate, Floats{2.5}) || l.Arrival != ArrivalPoisson || l.MaxConcurrency != 8 || l.Seed != 7 {
+	if l.EffectiveMode() != loadgen.ModeRate || !slices.Equal(l.Rate, loadgen.Floats{2.5}) || l.Arrival != loadgen.ArrivalPoisson || l.MaxConcurrency != 8 || l.Seed != 7 {
 		t.Errorf("rate spec: %+v", l)
 	}
 
 	l, err = parseLoad(t, "mode: concurrency\nconcurrency: 3")
-	if err != nil || !slices.Equal(l.Concurrency, Ints{3}) {
+	if err != nil || !slices.Equal(l.Concurrency, loadgen.Ints{3}) {
 		t.Errorf("scalar concurrency: %v %v", l, err)
 	}
 
-	if (*LoadSpec)(nil).EffectiveMode() != ModeSequential || (&LoadSpec{}).EffectiveMode() != ModeSequential {
+	if (*loadgen.Spec)(nil).EffectiveMode() != loadgen.ModeSequential || (&loadgen.Spec{}).EffectiveMode() != loadgen.ModeSequential {
 		t.Error("zero spec is not sequential")
 	}
-	if err := (*LoadSpec)(nil).Check(); err != nil {
+	if err := (*loadgen.Spec)(nil).Check(); err != nil {
 		t.Error(err)
 	}
 }
@@ -91,8 +93,8 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"duration: soon", `"soon" is not a duration`},
 		{"warmup: -2", "warmup -2"},
 		{"slo: {ttft: -1ms}", "slo: thresholds must not be negative"},
-		{"slo: {ttfb: 1ms}", "field ttfb not found"},
-		{"requets: 10", "field requets not found"},
+		{"slo: {ttfb: 1ms}", "unknown key models.load.slo.ttfb: want one of ttft, tpot, e2e"},
+		{"requets: 10", "unknown key models.load.requets: want one of mode, concurrency"},
 	} {
 		_, err := parseLoad(t, tc.load)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

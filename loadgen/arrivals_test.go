@@ -4,12 +4,10 @@ import (
 	"math"
 	"testing"
 	"time"
-
-	"github.com/llmbench/llmbench/config"
 )
 
 func TestArrivals(t *testing.T) {
-	c := newArrivals(Point{Rate: 4, Arrival: config.ArrivalConstant})
+	c := newArrivals(Point{Rate: 4, Arrival: ArrivalConstant})
 	for i := range 10 {
 		if got, want := c.next(), time.Duration(i)*250*time.Millisecond; got != want {
 			t.Fatalf("constant arrival %d at %v, want %v", i, got, want)
@@ -17,7 +15,7 @@ func TestArrivals(t *testing.T) {
 	}
 
 	const n, rate = 20000, 50.0
-	p := Point{Rate: rate, Arrival: config.ArrivalPoisson, Seed: 7}
+	p := Point{Rate: rate, Arrival: ArrivalPoisson, Seed: 7}
 	a, b := newArrivals(p), newArrivals(p)
 	var prev, last time.Duration
 	var sumSq float64
@@ -38,7 +36,7 @@ func TestArrivals(t *testing.T) {
 	if math.Abs(mean*rate-1) > 0.03 || math.Abs(sd*rate-1) > 0.05 {
 		t.Errorf("poisson gaps: mean %.4gs sd %.4gs, want both %.4gs", mean, sd, 1/rate)
 	}
-	seven, eight := newArrivals(p), newArrivals(Point{Rate: rate, Arrival: config.ArrivalPoisson, Seed: 8})
+	seven, eight := newArrivals(p), newArrivals(Point{Rate: rate, Arrival: ArrivalPoisson, Seed: 8})
 	seven.next()
 	eight.next() // both 0
 	if seven.next() == eight.next() {

@@ -24,7 +24,6 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/backends/openai/openaitest"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
@@ -53,7 +52,7 @@ func BenchmarkCeiling(b *testing.B) {
 		for _, c := range []int{1, 4, 16, 64, 256, 1024} {
 			b.Run(fmt.Sprintf("tokens=%d/concurrency=%d", shape.tokens, c), func(b *testing.B) {
 				be := backend(b, url)
-				p := loadgen.Point{Name: fmt.Sprint("concurrency=", c), Mode: config.ModeConcurrency, Concurrency: c,
+				p := loadgen.Point{Name: fmt.Sprint("concurrency=", c), Mode: loadgen.ModeConcurrency, Concurrency: c,
 					Requests: max(shape.requests, 4*c)}
 				reqs := requests(16, shape.tokens)
 				// Open the connections first.
@@ -122,7 +121,7 @@ func BenchmarkTiming(b *testing.B) {
 				srv := openaitest.NewServer(openaitest.Script{TTFT: ttft, ITL: itl, Tokens: tokens}, openaitest.WithTraces())
 				defer srv.Close()
 				be := backend(b, srv.URL, openai.WithKernelTimestamps(stamps == "kernel"))
-				p := loadgen.Point{Name: name, Mode: config.ModeConcurrency, Concurrency: tc.c, Requests: tc.requests}
+				p := loadgen.Point{Name: name, Mode: loadgen.ModeConcurrency, Concurrency: tc.c, Requests: tc.requests}
 				type obs struct {
 					prompt string
 					res    *backends.Result
@@ -141,7 +140,7 @@ func BenchmarkTiming(b *testing.B) {
 					mu.Unlock()
 				}
 				// Open the connections first: dialing is not what is measured.
-				warm := loadgen.Point{Name: "warm", Mode: config.ModeConcurrency, Concurrency: tc.c, Requests: tc.c}
+				warm := loadgen.Point{Name: "warm", Mode: loadgen.ModeConcurrency, Concurrency: tc.c, Requests: tc.c}
 				if _, err := loadgen.RunPoint(context.Background(), be, warm, requests(8, tokens)); err != nil {
 					b.Fatal(err)
 				}

@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // DefaultRequests is the number of requests of a run whose spec bounds neither
@@ -55,13 +54,13 @@ type Point struct {
 	// Name names the point in sub-benchmark names: "concurrency=N" (sequential
 	// is "concurrency=1") or "rate=R".
 	Name string
-	// Mode is config.ModeSequential, ModeConcurrency or ModeRate.
+	// Mode is ModeSequential, ModeConcurrency or ModeRate.
 	Mode string
 	// Concurrency is the number of requests kept in flight (1 when sequential);
 	// 0 in rate mode.
 	Concurrency int
 	// Rate is the requests sent per second (rate mode), Arrival how they are
-	// spaced (config.ArrivalConstant or ArrivalPoisson), MaxConcurrency the cap
+	// spaced (ArrivalConstant or ArrivalPoisson), MaxConcurrency the cap
 	// on requests in flight (0: none) and Seed the Poisson seed.
 	Rate           float64
 	Arrival        string
@@ -80,12 +79,12 @@ type Point struct {
 
 // Points returns one point per value of the spec's sweep (a single point when it
 // has no list). A nil spec is one sequential point.
-func Points(spec *config.LoadSpec) ([]Point, error) {
+func Points(spec *Spec) ([]Point, error) {
 	if err := spec.Check(); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	if spec == nil {
-		spec = &config.LoadSpec{}
+		spec = &Spec{}
 	}
 	base := Point{
 		Mode:     spec.EffectiveMode(),
@@ -99,23 +98,23 @@ func Points(spec *config.LoadSpec) ([]Point, error) {
 	}
 	var ps []Point
 	switch base.Mode {
-	case config.ModeSequential:
+	case ModeSequential:
 		p := base
 		p.Concurrency, p.Name = 1, "concurrency=1"
 		ps = append(ps, p)
-	case config.ModeConcurrency:
+	case ModeConcurrency:
 		for _, c := range spec.Concurrency {
 			p := base
 			p.Concurrency, p.Name = c, "concurrency="+strconv.Itoa(c)
 			ps = append(ps, p)
 		}
-	case config.ModeRate:
+	case ModeRate:
 		for _, r := range spec.Rate {
 			p := base
 			p.Rate, p.Name = r, "rate="+strconv.FormatFloat(r, 'g', -1, 64)
 			p.Arrival = spec.Arrival
 			if p.Arrival == "" {
-				p.Arrival = config.ArrivalConstant
+				p.Arrival = ArrivalConstant
 			}
 			p.MaxConcurrency = spec.MaxConcurrency
 			p.Seed = spec.Seed
@@ -126,19 +125,6 @@ func Points(spec *config.LoadSpec) ([]Point, error) {
 		}
 	}
 	return ps, nil
-}
-
-// RequestsFor turns prompts into requests for model m: each asks for the prompt's
-// own max_tokens, else the model's options.max_tokens.
-func RequestsFor(m config.Model, prompts []config.Prompt) []backends.Request {
-	reqs := make([]backends.Request, len(prompts))
-	for i, p := range prompts {
-		reqs[i] = backends.Request{Prompt: p.Prompt, MaxTokens: p.MaxTokens}
-		if reqs[i].MaxTokens == 0 {
-			reqs[i].MaxTokens = m.Options.MaxTokens
-		}
-	}
-	return reqs
 }
 
 // Option configures a run.
@@ -159,39 +145,6 @@ func WithObserver(f func(i int, req backends.Request, res *backends.Result, err 
 // WithSalt prefixes every request's prompt with a nonce unique to the run and the
 // request, so no server-side prefix cache is hit.
 func WithSalt() Option { return func(c *runConfig) { c.salt = true } }
-
-// Run runs a spec of a single point; a sweep is an error (use Sweep or RunPoint).
-func Run(ctx context.Context, b backends.Backend, spec *config.LoadSpec, reqs []backends.Request, opts ...Option) (*Report, error) {
-	ps, err := Points(spec)
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) != 1 {
-		return nil, fmt.Errorf("load: the spec is a sweep of %d points: use Sweep or RunPoint", len(ps))
-	}
-	return RunPoint(ctx, b, ps[0], reqs, opts...)
-}
-
-// Sweep runs every point of the spec in order and returns their reports. When the
-// context ends, it returns the reports so far (the last one partial) and the
-// context's error.
-func Sweep(ctx context.Context, b backends.Backend, spec *config.LoadSpec, reqs []backends.Request, opts ...Option) ([]*Report, error) {
-	ps, err := Points(spec)
-	if err != nil {
-		return nil, err
-	}
-	var reps []*Report
-	for _, p := range ps {
-		rep, err := RunPoint(ctx, b, p, reqs, opts...)
-		if rep != nil {
-			reps = append(reps, rep)
-		}
-		if err != nil {
-			return reps, err
-		}
-	}
-	return reps, nil
-}
 
 // NewReport returns an empty report for p, to Merge runs into.
 func NewReport(p Point) *Report { return newReport(p) }
@@ -254,7 +207,7 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	}
 
 	var wg sync.WaitGroup
-	if p.Mode == config.ModeRate {
+	if p.Mode == ModeRate {
 		runOpen(sendCtx, &wg, p, start, one)
 	} else {
 		var next atomic.Int64
@@ -332,7 +285,7 @@ type arrivals struct {
 }
 
 func newArrivals(p Point) *arrivals {
-	a := &arrivals{rate: p.Rate, poisson: p.Arrival == config.ArrivalPoisson}
+	a := &arrivals{rate: p.Rate, poisson: p.Arrival == ArrivalPoisson}
 	if a.poisson {
 		a.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368))
 	}
@@ -361,19 +314,19 @@ func (p *Point) check(nreqs int) error {
 		return errors.New("requests, duration, warmup and max concurrency must not be negative")
 	}
 	switch p.Mode {
-	case config.ModeSequential:
+	case ModeSequential:
 		if p.Concurrency != 1 {
 			return fmt.Errorf("sequential with concurrency %d", p.Concurrency)
 		}
-	case config.ModeConcurrency:
+	case ModeConcurrency:
 		if p.Concurrency < 1 {
 			return fmt.Errorf("concurrency %d: want at least 1", p.Concurrency)
 		}
-	case config.ModeRate:
+	case ModeRate:
 		if !(p.Rate > 0) {
 			return fmt.Errorf("rate %g: want more than 0", p.Rate)
 		}
-		if p.Arrival != config.ArrivalConstant && p.Arrival != config.ArrivalPoisson {
+		if p.Arrival != ArrivalConstant && p.Arrival != ArrivalPoisson {
 			return fmt.Errorf("arrival %q: want constant or poisson", p.Arrival)
 		}
 	default:

@@ -15,13 +15,12 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/backends/openai/openaitest"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
 func backend(t testing.TB, url string, opts ...openai.Option) *openai.Backend {
 	t.Helper()
-	b, err := openai.New(config.Model{Name: "fake-model", Model: "fake", Host: url}, opts...)
+	b, err := openai.New(backends.Spec{Name: "fake-model", Model: "fake"}, openai.Options{Host: url}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +36,7 @@ func requests(n, maxTokens int) []backends.Request {
 	return reqs
 }
 
-func point(t *testing.T, spec config.LoadSpec) loadgen.Point {
+func point(t *testing.T, spec loadgen.Spec) loadgen.Point {
 	t.Helper()
 	ps, err := loadgen.Points(&spec)
 	if err != nil {
@@ -51,12 +50,12 @@ func point(t *testing.T, spec config.LoadSpec) loadgen.Point {
 
 func TestPoints(t *testing.T) {
 	ps, err := loadgen.Points(nil)
-	if err != nil || len(ps) != 1 || ps[0].Name != "concurrency=1" || ps[0].Mode != config.ModeSequential ||
+	if err != nil || len(ps) != 1 || ps[0].Name != "concurrency=1" || ps[0].Mode != loadgen.ModeSequential ||
 		ps[0].Concurrency != 1 || ps[0].Requests != loadgen.DefaultRequests {
 		t.Errorf("nil spec: %+v %v", ps, err)
 	}
-	ps, _ = loadgen.Points(&config.LoadSpec{Concurrency: config.Ints{1, 4, 16}, Duration: config.Duration{Duration: time.Minute},
-		SLO: config.SLO{TTFT: config.Duration{Duration: time.Second}}})
+	ps, _ = loadgen.Points(&loadgen.Spec{Concurrency: loadgen.Ints{1, 4, 16}, Duration: loadgen.Duration{Duration: time.Minute},
+		SLO: loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: time.Second}}})
 	var names []string
 	for _, p := range ps {
 		names = append(names, p.Name)
@@ -67,15 +66,12 @@ func TestPoints(t *testing.T) {
 	if !slices.Equal(names, []string{"concurrency=1", "concurrency=4", "concurrency=16"}) {
 		t.Errorf("names %v", names)
 	}
-	ps, _ = loadgen.Points(&config.LoadSpec{Rate: config.Floats{0.5, 2}, Arrival: "poisson", MaxConcurrency: 3})
+	ps, _ = loadgen.Points(&loadgen.Spec{Rate: loadgen.Floats{0.5, 2}, Arrival: "poisson", MaxConcurrency: 3})
 	if len(ps) != 2 || ps[0].Name != "rate=0.5" || ps[1].Name != "rate=2" || ps[1].Arrival != "poisson" || ps[1].MaxConcurrency != 3 || ps[1].Seed != 1 {
 		t.Errorf("rate points %+v", ps)
 	}
-	if _, err := loadgen.Points(&config.LoadSpec{Mode: "burst"}); err == nil || !strings.Contains(err.Error(), `load: mode "burst"`) {
+	if _, err := loadgen.Points(&loadgen.Spec{Mode: "burst"}); err == nil || !strings.Contains(err.Error(), `load: mode "burst"`) {
 		t.Errorf("bad spec: %v", err)
-	}
-	if _, err := loadgen.Run(context.Background(), nil, &config.LoadSpec{Concurrency: config.Ints{1, 2}}, nil); err == nil || !strings.Contains(err.Error(), "sweep of 2 points") {
-		t.Errorf("Run of a sweep: %v", err)
 	}
 	if _, err := loadgen.RunPoint(context.Background(), nil, ps[0], nil); err == nil || !strings.Contains(err.Error(), "no requests") {
 		t.Errorf("no requests: %v", err)
@@ -87,11 +83,11 @@ func TestSequentialAndConcurrency(t *testing.T) {
 		t.Run(fmt.Sprint("concurrency=", n), func(t *testing.T) {
 			srv := openaitest.NewServer(openaitest.Script{TTFT: 20 * time.Millisecond, ITL: time.Millisecond})
 			defer srv.Close()
-			spec := config.LoadSpec{Requests: 48, Warmup: 2}
+			spec := loadgen.Spec{Requests: 48, Warmup: 2}
 			if n > 1 {
-				spec.Concurrency = config.Ints{n}
+				spec.Concurrency = loadgen.Ints{n}
 			}
-			rep, err := loadgen.Run(context.Background(), backend(t, srv.URL), &spec, requests(5, 6))
+			rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), point(t, spec), requests(5, 6))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +130,7 @@ func metrics(r *loadgen.Report) map[string]float64 {
 func TestRate(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Tokens: 2})
 	defer srv.Close()
-	p := point(t, config.LoadSpec{Rate: config.Floats{200}, Requests: 40})
+	p := point(t, loadgen.Spec{Rate: loadgen.Floats{200}, Requests: 40})
 	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(3, 2))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +147,7 @@ func TestRate(t *testing.T) {
 func TestRateCap(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Tokens: 2, TTFT: 20 * time.Millisecond})
 	defer srv.Close()
-	p := point(t, config.LoadSpec{Rate: config.Floats{1000}, Arrival: "poisson", MaxConcurrency: 4, Requests: 24})
+	p := point(t, loadgen.Spec{Rate: loadgen.Floats{1000}, Arrival: "poisson", MaxConcurrency: 4, Requests: 24})
 	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(3, 2))
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +164,7 @@ func TestRateCap(t *testing.T) {
 func TestDuration(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Tokens: 4, ITL: 5 * time.Millisecond})
 	defer srv.Close()
-	p := point(t, config.LoadSpec{Concurrency: config.Ints{2}, Duration: config.Duration{Duration: 200 * time.Millisecond}})
+	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{2}, Duration: loadgen.Duration{Duration: 200 * time.Millisecond}})
 	start := time.Now()
 	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(3, 4))
 	if err != nil {
@@ -210,7 +206,7 @@ func TestErrorsCounted(t *testing.T) {
 	}))
 	defer srv.Close()
 	const n = 240
-	p := point(t, config.LoadSpec{Concurrency: config.Ints{16}, Requests: n})
+	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{16}, Requests: n})
 	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL, openai.WithStallTimeout(300*time.Millisecond)), p, requests(n, 6))
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +243,7 @@ func TestGoodput(t *testing.T) {
 		return openaitest.Script{}
 	}))
 	defer srv.Close()
-	p := point(t, config.LoadSpec{Requests: 6, SLO: config.SLO{TTFT: config.Duration{Duration: 200 * time.Millisecond}}})
+	p := point(t, loadgen.Spec{Requests: 6, SLO: loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: 200 * time.Millisecond}}})
 	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(1, 4))
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +260,7 @@ func TestGoodput(t *testing.T) {
 func TestCancel(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Tokens: 10, ITL: 5 * time.Millisecond})
 	defer srv.Close()
-	p := point(t, config.LoadSpec{Concurrency: config.Ints{4}, Requests: 10000})
+	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{4}, Requests: 10000})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
@@ -287,7 +283,7 @@ func TestMergeAndDirection(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Tokens: 3})
 	defer srv.Close()
 	b := backend(t, srv.URL)
-	p := point(t, config.LoadSpec{Requests: 5})
+	p := point(t, loadgen.Spec{Requests: 5})
 	total := loadgen.NewReport(p)
 	for range 3 {
 		rep, err := loadgen.RunPoint(context.Background(), b, p, requests(1, 3), loadgen.WithSalt())
@@ -347,11 +343,11 @@ func TestNoLeak(t *testing.T) {
 		}
 		return openaitest.Script{Tokens: 16, ITL: 2 * time.Millisecond}
 	}))
-	b, err := openai.New(config.Model{Name: "fake-model", Model: "fake", Host: srv.URL})
+	b, err := openai.New(backends.Spec{Name: "fake-model", Model: "fake"}, openai.Options{Host: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := point(t, config.LoadSpec{Concurrency: config.Ints{n}, Requests: n})
+	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{n}, Requests: n})
 	rep, err := loadgen.RunPoint(context.Background(), b, p, requests(10, 16))
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-
 )
 
 // SplitPoint returns shard i of n's part of the load point p, so n machines

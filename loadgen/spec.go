@@ -1,4 +1,4 @@
-package config
+package loadgen
 
 import (
 	"errors"
@@ -6,11 +6,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Load modes accepted in LoadSpec.Mode.
+// Load modes accepted in Spec.Mode.
 const (
 	// ModeSequential sends one request at a time: the next one is sent when the
 	// previous one is done. It is concurrency 1.
@@ -23,16 +24,17 @@ const (
 	ModeRate = "rate"
 )
 
-// Arrival processes accepted in LoadSpec.Arrival (rate mode).
+// Arrival processes accepted in Spec.Arrival (rate mode).
 const (
 	// ArrivalConstant spaces requests exactly 1/R apart.
 	ArrivalConstant = "constant"
 	// ArrivalPoisson draws the gaps between requests from an exponential
-	// distribution of mean 1/R (a Poisson process), seeded by LoadSpec.Seed.
+	// distribution of mean 1/R (a Poisson process), seeded by Spec.Seed.
 	ArrivalPoisson = "poisson"
 )
 
-// LoadSpec describes load generation for one model (openai backend). The zero value
+// Spec describes load generation for one model, as the configuration's load:
+// section writes it. The zero value
 // (or no load: key at all) is sequential: one request at a time, 100 requests.
 //
 // A list in Concurrency or Rate is a sweep: one run per value, in order, each with
@@ -42,7 +44,7 @@ const (
 //	  concurrency: [1, 4, 16]   # or rate: [1, 2, 4] with arrival: poisson
 //	  requests: 200             # and/or duration: 60s
 //	  slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}
-type LoadSpec struct {
+type Spec struct {
 	// Mode is sequential, concurrency or rate. Empty means inferred: rate when Rate
 	// is set, concurrency when Concurrency is set, else sequential.
 	Mode string `yaml:"mode"`
@@ -72,11 +74,12 @@ type LoadSpec struct {
 	Seed int64 `yaml:"seed"`
 	// SLO are the thresholds a request must meet to count towards goodput. A zero
 	// threshold is not checked; with none set, goodput is not reported.
-	SLO SLO `yaml:"slo"`
+	SLO SLOSpec `yaml:"slo"`
 }
 
-// SLO are per-request latency objectives. A zero field is not checked.
-type SLO struct {
+// SLOSpec are per-request latency objectives as the configuration writes them.
+// A zero field is not checked.
+type SLOSpec struct {
 	// TTFT is the longest acceptable time to first token.
 	TTFT Duration `yaml:"ttft"`
 	// TPOT is the longest acceptable time per output token after the first.
@@ -86,7 +89,7 @@ type SLO struct {
 }
 
 // Any reports whether any threshold is set.
-func (s SLO) Any() bool { return s.TTFT.Duration > 0 || s.TPOT.Duration > 0 || s.E2E.Duration > 0 }
+func (s SLOSpec) Any() bool { return s.TTFT.Duration > 0 || s.TPOT.Duration > 0 || s.E2E.Duration > 0 }
 
 // Ints is a list of integers written in YAML as one number or a sequence.
 type Ints []int
@@ -136,7 +139,7 @@ func unmarshalList[T any](n *yaml.Node, out *[]T, parse func(string) (T, error),
 
 // EffectiveMode returns Mode, or the mode inferred from the fields set when Mode
 // is empty. A nil spec is sequential.
-func (l *LoadSpec) EffectiveMode() string {
+func (l *Spec) EffectiveMode() string {
 	switch {
 	case l == nil:
 		return ModeSequential
@@ -151,7 +154,7 @@ func (l *LoadSpec) EffectiveMode() string {
 }
 
 // Check reports the first problem with the spec; a nil spec is valid.
-func (l *LoadSpec) Check() error {
+func (l *Spec) Check() error {
 	if l == nil {
 		return nil
 	}
@@ -220,8 +223,6 @@ func (l *LoadSpec) Check() error {
 	return nil
 }
 
-func (l *LoadSpec) check() error { return l.Check() }
-
 func firstDup[T comparable](list []T) (T, bool) {
 	for i, v := range list {
 		if slices.Contains(list[:i], v) {
@@ -230,4 +231,17 @@ func firstDup[T comparable](list []T) (T, bool) {
 	}
 	var zero T
 	return zero, false
+}
+
+// Duration is a time.Duration written in YAML as "30m", "1h" or "0s".
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 30m, 90s)", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
 }

@@ -2,8 +2,9 @@
 // the model: its exact peak resident memory, its peak GPU memory, and the GPU
 // energy spent while the case ran.
 //
-// Which process: [FindOllamaRunner] finds the runner child that `ollama serve`
-// starts for a loaded model; [PIDByListenPort] finds a local server by its port.
+// Which process: [FindDescendant] finds the worker a server started (an engine
+// package says which command line is its runner's); [PIDByListenPort] finds a
+// local server by its port. This package knows no engine.
 //
 // Peak RSS: an [RSS] watches one process. On Linux, where this process may write
 // /proc/PID/clear_refs, [RSS.Reset] writes "5" there, which resets the kernel's
@@ -23,7 +24,7 @@
 //
 // A typical case:
 //
-//	pid, err := memwatch.FindOllamaRunner(ctx, server.PID())
+//	pid, err := memwatch.FindDescendant(ctx, server.PID(), isRunner)
 //	rss, err := memwatch.NewRSS(pid)      // config line: "rss-method: " + rss.Method()
 //	defer rss.Close()
 //	gpu, gerr := memwatch.OpenGPU()       // gerr wraps ErrNoGPU on a CPU machine:

@@ -2,9 +2,8 @@ package memwatch
 
 import "errors"
 
-// ErrNoRunner is wrapped by [FindOllamaRunner]'s error when the server has no
-// runner child: no model is loaded.
-var ErrNoRunner = errors.New("no ollama runner process")
+// ErrNoMatch is wrapped by [FindDescendant]'s error when no descendant matches.
+var ErrNoMatch = errors.New("no matching descendant process")
 
 // ErrNoListener is wrapped by [PIDByListenPort]'s error when no local process
 // listens on the port.

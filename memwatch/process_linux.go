@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,20 +12,17 @@ import (
 	gnet "github.com/shirou/gopsutil/v4/net"
 )
 
-// FindOllamaRunner returns the PID of the runner process that `ollama serve`
-// (serverPID) started for a loaded model: the process that holds the weights and
-// does the work. A runner is a descendant of the server whose command line has
-// the argument "runner" (`ollama runner --model …`, Ollama ≥ 0.4) or whose
-// program is ollama_llama_server (older releases).
+// FindDescendant returns the PID of the descendant of root whose command line
+// match accepts: for a server that starts worker processes (`ollama serve` and its
+// runners), the process that holds the weights and does the work.
 //
-// With several runners (several models loaded, or a short-lived one probing
-// devices) it returns the one with the largest RSS, the newest among equals:
-// the one that holds a model. With none, the error wraps [ErrNoRunner]; load the
-// model first (a request, or `ollama run MODEL ""`). A serverPID that does not
-// exist gives an error wrapping [ErrExited]. ctx cancels the scan of /proc.
-func FindOllamaRunner(ctx context.Context, serverPID int) (int, error) {
+// With several matches (several models loaded, or a short-lived one probing
+// devices) it returns the one with the largest RSS, the newest among equals: the
+// one that holds a model. With none, the error wraps [ErrNoMatch]. A root that does
+// not exist gives an error wrapping [ErrExited]. ctx cancels the scan of /proc.
+func FindDescendant(ctx context.Context, serverPID int, match func(args []string) bool) (int, error) {
 	if _, err := os.Stat("/proc/" + strconv.Itoa(serverPID)); err != nil {
-		return 0, fmt.Errorf("memwatch: ollama server pid %d: %w", serverPID, ErrExited)
+		return 0, fmt.Errorf("memwatch: pid %d: %w", serverPID, ErrExited)
 	}
 	procs, err := scanProcs(ctx)
 	if err != nil {
@@ -46,13 +42,13 @@ func FindOllamaRunner(ctx context.Context, serverPID int) (int, error) {
 		pid := queue[0]
 		queue = append(queue[1:], children[pid]...)
 		p := byPID[pid]
-		if isOllamaRunner(readCmdline(pid)) {
+		if match(readCmdline(pid)) {
 			p.rss = readRSS(pid)
 			runners = append(runners, p)
 		}
 	}
 	if len(runners) == 0 {
-		return 0, fmt.Errorf("memwatch: under ollama server pid %d: %w (is a model loaded?)", serverPID, ErrNoRunner)
+		return 0, fmt.Errorf("memwatch: under pid %d: %w", serverPID, ErrNoMatch)
 	}
 	best := slices.MaxFunc(runners, func(a, b procInfo) int {
 		if a.rss != b.rss {
@@ -71,17 +67,6 @@ func cmpUint(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// isOllamaRunner tells whether a command line is an Ollama runner's.
-func isOllamaRunner(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	if strings.Contains(filepath.Base(args[0]), "ollama_llama_server") {
-		return true
-	}
-	return slices.Contains(args[1:], "runner")
 }
 
 type procInfo struct {

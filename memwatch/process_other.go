@@ -9,9 +9,9 @@ import (
 	"runtime"
 )
 
-// FindOllamaRunner is implemented on Linux only; see the Linux documentation.
-func FindOllamaRunner(ctx context.Context, serverPID int) (int, error) {
-	return 0, fmt.Errorf("memwatch: finding the ollama runner on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+// FindDescendant is implemented on Linux only; see the Linux documentation.
+func FindDescendant(ctx context.Context, root int, match func(args []string) bool) (int, error) {
+	return 0, fmt.Errorf("memwatch: finding a process under pid %d on %s: %w", root, runtime.GOOS, errors.ErrUnsupported)
 }
 
 // PIDByListenPort is implemented on Linux only; see the Linux documentation.

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrExited is wrapped by the errors of [RSS] methods, [NewRSS] and
-// [FindOllamaRunner] when the process is gone (exited, a zombie, or never
+// [FindDescendant] when the process is gone (exited, a zombie, or never
 // existed). The error's text names the PID.
 var ErrExited = errors.New("process exited")
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
 )
 
 func TestParse(t *testing.T) {
@@ -154,7 +155,7 @@ func TestConfigLinesRoundTrip(t *testing.T) {
 func TestCasesOf(t *testing.T) {
 	cfg := &config.Config{Models: []config.Model{
 		{Name: "a"},
-		{Name: "load", Load: &config.LoadSpec{}},
+		{Name: "load", Load: &loadgen.Spec{}},
 		{Name: "b"},
 	}}
 	got := CasesOf(cfg, []config.Prompt{{ID: "x"}, {ID: "y"}})

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // Backend is one GGUF model loaded in this process, with one llama.cpp context
@@ -27,9 +25,11 @@ import (
 type Backend struct {
 	path string
 	name string // for errors: the model's configured name, else the path
-	opts config.Options
+	opts backends.Options
 	set  settings
 	info ModelInfo
+	// synthetic is set by the engine for a model it made.
+	synthetic bool
 
 	threads, nBatch int
 	load            time.Duration
@@ -60,16 +60,16 @@ var (
 )
 
 // New loads the GGUF file at path into this process. Generation options come
-// from m.Options: Context (default 2048 tokens), Batch (default 512), Threads
-// (default runtime.NumCPU()), Temperature, Seed and MaxTokens; m.Name names the
-// model in errors, and m.Model is not read (resolve "synthetic:PRESET" to a file
-// first, e.g. with synth.WriteFile).
+// from spec.Options: Context (default 2048 tokens), Batch (default 512), Threads
+// (default runtime.NumCPU()), Temperature and MaxTokens; spec.Name names the
+// model in errors, and spec.Model is not read (the engine resolves
+// "synthetic:PRESET" to a file first).
 //
 // The file's header is checked with [Inspect] before llama.cpp sees it: a missing
 // file gives an error wrapping fs.ErrNotExist, a corrupt one [ErrInvalidModel];
 // both name the file. ctx is checked before loading; a load, once started, runs
 // to its end.
-func New(ctx context.Context, path string, m config.Model, opts ...Option) (*Backend, error) {
+func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Backend, error) {
 	b := &Backend{path: path, name: name(m, path), opts: m.Options}
 	for _, o := range opts {
 		o(&b.set)
@@ -207,20 +207,12 @@ func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
 }
 
 // Describe implements [backends.Describer].
-func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
-	d := map[string]string{
-		"engine":       "llama.cpp (ollama " + ollamaVersion() + ", in-process)",
-		"model-arch":   b.info.Arch,
-		"model-params": strconv.FormatInt(b.info.Params, 10),
-		"model-quant":  b.info.Quant,
-		"model-size":   strconv.FormatInt(b.info.Size, 10),
-	}
-	for k, v := range d {
-		if v == "" {
-			delete(d, k)
-		}
-	}
-	return d, nil
+func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
+	return backends.Description{
+		Engine: "llama.cpp (ollama " + ollamaVersion() + ", in-process)",
+		Arch:   b.info.Arch, Params: b.info.Params, Quant: b.info.Quant, Size: b.info.Size,
+		Synthetic: b.synthetic, Device: "cpu",
+	}, nil
 }
 
 // ollamaModule is the version of github.com/ollama/ollama that go.mod requires,
@@ -276,14 +268,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		return nil, b.err("generate", fmt.Errorf("%d prompt tokens and %d output tokens do not fit the context of %d tokens (options.context)",
 			len(prompt), n, b.nCtx))
 	}
-	seed := 42
-	if b.opts.Seed != nil {
-		seed = *b.opts.Seed
-	}
-	if req.Seed != nil {
-		seed = *req.Seed
-	}
-	s := sampler{temp: b.opts.Temperature, rng: rand.New(rand.NewPCG(uint64(seed), 0))}
+	s := sampler{temp: b.opts.Temperature, rng: rand.New(rand.NewPCG(uint64(req.Seed), 0))}
 	if exact {
 		s.mask = b.eog
 	}

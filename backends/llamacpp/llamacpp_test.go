@@ -19,17 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
 
 const prompt = "The quick brown fox jumps over the lazy dog, and then"
 
-func model(name string, o config.Options) config.Model {
-	if o.Seed == nil {
-		seed := 42
-		o.Seed = &seed
-	}
+func model(name string, o backends.Options) backends.Spec {
 	if o.Context == 0 {
 		o.Context = 512
 	}
@@ -38,10 +33,10 @@ func model(name string, o config.Options) config.Model {
 		// which under a loaded machine's scheduling costs milliseconds each.
 		o.Threads = 1
 	}
-	return config.Model{Name: name, Backend: "llamacpp", Model: "synthetic:" + name, Options: o}
+	return backends.Spec{Name: name, Model: "synthetic:" + name, Options: o}
 }
 
-func open(t testing.TB, spec string, o config.Options, opts ...Option) *Backend {
+func open(t testing.TB, spec string, o backends.Options, opts ...Option) *Backend {
 	t.Helper()
 	b, err := New(context.Background(), testModel(t, spec), model(spec, o), opts...)
 	require.NoError(t, err)
@@ -50,8 +45,8 @@ func open(t testing.TB, spec string, o config.Options, opts ...Option) *Backend 
 }
 
 func TestGenerateExact(t *testing.T) {
-	one := open(t, "tiny-llama", config.Options{})
-	two := open(t, "tiny-llama", config.Options{Threads: 2})
+	one := open(t, "tiny-llama", backends.Options{})
+	two := open(t, "tiny-llama", backends.Options{Threads: 2})
 	ctx := context.Background()
 	for _, c := range []struct {
 		b       *Backend
@@ -93,16 +88,16 @@ func TestGenerateExact(t *testing.T) {
 
 func TestGenerateDeterministic(t *testing.T) {
 	ctx := context.Background()
-	greedy := open(t, "tiny-llama", config.Options{})
+	greedy := open(t, "tiny-llama", backends.Options{})
 	a, err := greedy.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 16})
 	require.NoError(t, err)
 	b, err := greedy.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 16})
 	require.NoError(t, err)
 	assert.Equal(t, a.Text, b.Text, "greedy decoding repeats itself")
 
-	hot := open(t, "tiny-llama", config.Options{Temperature: 1.5})
+	hot := open(t, "tiny-llama", backends.Options{Temperature: 1.5})
 	gen := func(seed int) string {
-		r, err := hot.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 32, Seed: &seed})
+		r, err := hot.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 32, Seed: seed})
 		require.NoError(t, err)
 		require.Equal(t, 32, r.OutputTokens)
 		return r.Text
@@ -114,14 +109,14 @@ func TestGenerateDeterministic(t *testing.T) {
 func TestGenerateDefaults(t *testing.T) {
 	// MaxTokens 0: the model's max_tokens, end of generation allowed (the
 	// synthetic models never pick it greedily, so all of them come).
-	b := open(t, "tiny-gpt2", config.Options{MaxTokens: 7})
+	b := open(t, "tiny-gpt2", backends.Options{MaxTokens: 7})
 	r, err := b.Generate(context.Background(), backends.Request{Prompt: prompt})
 	require.NoError(t, err)
 	assert.Equal(t, 7, r.OutputTokens)
 }
 
 func TestGenerateErrors(t *testing.T) {
-	b := open(t, "tiny-llama", config.Options{Context: 64})
+	b := open(t, "tiny-llama", backends.Options{Context: 64})
 	ctx := context.Background()
 
 	_, err := b.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 60})
@@ -148,7 +143,7 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 func TestPPTG(t *testing.T) {
-	b := open(t, "tiny-llama", config.Options{Batch: 64, Threads: 2})
+	b := open(t, "tiny-llama", backends.Options{Batch: 64, Threads: 2})
 	ctx := context.Background()
 	for range 2 { // the second run starts from the cleared cache of the first
 		pp, err := b.PP(ctx, 200) // four batches
@@ -162,18 +157,15 @@ func TestPPTG(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	b := open(t, "tiny-llama", config.Options{})
+	b := open(t, "tiny-llama", backends.Options{})
 	ctx := context.Background()
 	sp, err := synth.ParseSpec("tiny-llama")
 	require.NoError(t, err)
 	d, err := b.Describe(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{
-		"engine":       "llama.cpp (ollama v0.17.4, in-process)",
-		"model-arch":   "llama",
-		"model-params": strconv.FormatInt(sp.Params(), 10),
-		"model-quant":  "F16",
-		"model-size":   strconv.FormatInt(sp.Size(), 10),
+	assert.Equal(t, backends.Description{
+		Engine: "llama.cpp (ollama v0.17.4, in-process)",
+		Arch:   "llama", Params: sp.Params(), Quant: "F16", Size: sp.Size(), Device: "cpu",
 	}, d)
 	pid, err := b.EnginePID(ctx)
 	require.NoError(t, err)
@@ -188,7 +180,7 @@ func TestDescribe(t *testing.T) {
 
 func TestLoadMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing.gguf")
-	_, err := New(context.Background(), path, model("missing", config.Options{}))
+	_, err := New(context.Background(), path, model("missing", backends.Options{}))
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Contains(t, err.Error(), path)
 	assert.Contains(t, err.Error(), "model missing")
@@ -197,7 +189,7 @@ func TestLoadMissing(t *testing.T) {
 func TestLoadCorrupt(t *testing.T) {
 	for _, f := range badFiles(t, testModel(t, "tiny-llama")) {
 		t.Run(f.name, func(t *testing.T) {
-			b, err := New(context.Background(), f.path, model(f.name, config.Options{}))
+			b, err := New(context.Background(), f.path, model(f.name, backends.Options{}))
 			require.Error(t, err)
 			assert.Nil(t, b)
 			assert.Contains(t, err.Error(), f.path)
@@ -212,7 +204,7 @@ func TestLoadCorrupt(t *testing.T) {
 		})
 	}
 	// The engine still works after the failures.
-	b := open(t, "tiny-llama", config.Options{})
+	b := open(t, "tiny-llama", backends.Options{})
 	_, err := b.Generate(context.Background(), backends.Request{Prompt: prompt, MaxTokens: 4})
 	require.NoError(t, err)
 }
@@ -247,7 +239,7 @@ func TestMemoryReleased(t *testing.T) {
 			// Small loads of both architectures first, so one-time allocations
 			// (ggml's backend registry, the tokenizers' tables) are in the baseline.
 			for _, spec := range []string{"tiny-llama", "tiny-gpt2"} {
-				warm := open(t, spec, config.Options{}, WithMmap(mmap))
+				warm := open(t, spec, backends.Options{}, WithMmap(mmap))
 				_, err := warm.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 2})
 				require.NoError(t, err)
 				require.NoError(t, warm.Close())
@@ -257,7 +249,7 @@ func TestMemoryReleased(t *testing.T) {
 			for _, spec := range []string{"distilgpt2:q8_0", "distilgpt2:f16"} {
 				sp, err := synth.ParseSpec(spec)
 				require.NoError(t, err)
-				b := open(t, spec, config.Options{}, WithMmap(mmap))
+				b := open(t, spec, backends.Options{}, WithMmap(mmap))
 				// Generating touches every weight (mapped pages become resident).
 				_, err = b.Generate(ctx, backends.Request{Prompt: prompt, MaxTokens: 4})
 				require.NoError(t, err)
@@ -281,7 +273,7 @@ func BenchmarkLlamaBench(b *testing.B) {
 	spec := envOr("LLMBENCH_LLAMACPP_MODEL", "tiny-llama")
 	threads, err := strconv.Atoi(envOr("LLMBENCH_LLAMACPP_THREADS", "2"))
 	require.NoError(b, err)
-	be := open(b, spec, config.Options{Threads: threads, Context: 2048})
+	be := open(b, spec, backends.Options{Threads: threads, Context: 2048})
 	ctx := context.Background()
 	name := strings.NewReplacer("/", "_", " ", "_", ":", "_").Replace(spec)
 	for _, c := range []struct {

@@ -8,16 +8,15 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // Backend is one GGUF model loaded in this process. In this build (no llamacpp
 // tag) none can be made: [New] returns an error wrapping [ErrNotBuilt].
-type Backend struct{}
+type Backend struct{ synthetic bool }
 
 // New returns an error wrapping [ErrNotBuilt]: this binary was built without the
 // llamacpp tag.
-func New(ctx context.Context, path string, m config.Model, opts ...Option) (*Backend, error) {
+func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Backend, error) {
 	return nil, fmt.Errorf("llamacpp: model %s: %w", name(m, path), ErrNotBuilt)
 }
 
@@ -33,7 +32,9 @@ func (b *Backend) Close() error { return nil }
 func (b *Backend) Load(ctx context.Context) (time.Duration, error) { return 0, ErrNotBuilt }
 
 // Describe implements [backends.Describer]; it fails with [ErrNotBuilt].
-func (b *Backend) Describe(ctx context.Context) (map[string]string, error) { return nil, ErrNotBuilt }
+func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
+	return backends.Description{}, ErrNotBuilt
+}
 
 // EnginePID implements [backends.ProcessFinder]; it fails with [ErrNotBuilt].
 func (b *Backend) EnginePID(ctx context.Context) (int, error) { return 0, ErrNotBuilt }

@@ -9,11 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/backends"
 )
 
 func TestNotBuilt(t *testing.T) {
-	b, err := New(context.Background(), "m.gguf", config.Model{Name: "m"})
+	b, err := New(context.Background(), "m.gguf", backends.Spec{Name: "m"})
 	require.ErrorIs(t, err, ErrNotBuilt)
 	assert.Nil(t, b)
 	assert.Contains(t, err.Error(), "-tags llamacpp")

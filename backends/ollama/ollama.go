@@ -15,7 +15,6 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // Backend is one model on one Ollama server.
@@ -24,8 +23,8 @@ type Backend struct {
 	host    *url.URL
 	name    string // the model name on the server
 	cfgName string // the model's name in the configuration
-	opts    config.Options
-	pid     func(ctx context.Context) (int, error)
+	opts    backends.Options
+	served  *Served // how Open made the model available; nil from New
 }
 
 var (
@@ -36,44 +35,36 @@ var (
 )
 
 // New returns a backend for model (the server's model name) on the server at host.
-// Options come from m; m.Model is not read, so a synthetic model can be served
-// under its registered name.
-func New(host *url.URL, model string, m config.Model) *Backend {
+// Options come from spec; spec.Model is not read, so a synthetic model can be
+// served under its registered name. The registered engine ("ollama") opens models
+// through [Serve], which also finds the runner process.
+func New(host *url.URL, model string, spec backends.Spec) *Backend {
 	return &Backend{
 		client:  api.NewClient(host, &http.Client{}),
 		host:    host,
 		name:    model,
-		cfgName: m.Name,
-		opts:    m.Options,
+		cfgName: spec.Name,
+		opts:    spec.Options,
 	}
 }
 
-// SetProcessFinder sets the function that finds the local process holding the
-// model (see backends.ProcessFinder). Without one (or with nil), EnginePID returns
-// backends.ErrRemote.
-func (b *Backend) SetProcessFinder(f func(ctx context.Context) (int, error)) { b.pid = f }
-
-// EnginePID implements backends.ProcessFinder.
+// EnginePID implements backends.ProcessFinder: the runner that holds the model,
+// on this machine.
 func (b *Backend) EnginePID(ctx context.Context) (int, error) {
-	if b.pid == nil {
+	if b.served == nil || b.served.PID == nil {
 		return 0, backends.ErrRemote
 	}
-	return b.pid(ctx)
+	return b.served.PID(ctx)
 }
 
-func (b *Backend) options(maxTokens int, seed *int) map[string]any {
+func (b *Backend) options(maxTokens, seed int) map[string]any {
 	o := map[string]any{
 		"temperature": b.opts.Temperature,
 		"num_ctx":     b.opts.Context,
+		"seed":        seed,
 	}
 	if maxTokens > 0 {
 		o["num_predict"] = maxTokens
-	}
-	if seed == nil {
-		seed = b.opts.Seed
-	}
-	if seed != nil {
-		o["seed"] = *seed
 	}
 	if b.opts.Threads > 0 {
 		o["num_thread"] = b.opts.Threads
@@ -88,7 +79,7 @@ func (b *Backend) options(maxTokens int, seed *int) map[string]any {
 }
 
 func (b *Backend) keepAlive() *api.Duration {
-	return &api.Duration{Duration: b.opts.KeepAlive.Duration}
+	return &api.Duration{Duration: b.opts.KeepAlive}
 }
 
 // Generate implements backends.Backend: one streamed /api/generate request.
@@ -105,10 +96,21 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		KeepAlive: b.keepAlive(),
 		Options:   b.options(req.MaxTokens, req.Seed),
 	}
+	if req.Think != nil {
+		gr.Think = &api.ThinkValue{Value: *req.Think}
+	}
 	r.Sent = time.Now()
 	err := b.client.Generate(ctx, gr, func(resp api.GenerateResponse) error {
 		now := time.Now()
 		chunks++
+		// Reasoning streams in thinking with an empty response; its tokens are
+		// generated tokens like the answer's (eval_count counts both).
+		if resp.Thinking != "" {
+			r.Chunks = append(r.Chunks, now)
+			if r.Reasoning == len(r.Chunks)-1 {
+				r.Reasoning++
+			}
+		}
 		if resp.Response != "" {
 			r.Chunks = append(r.Chunks, now)
 			text.WriteString(resp.Response)
@@ -173,7 +175,7 @@ func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
 	// The empty-prompt answer carries no load_duration in v0.17.4: the client's
 	// wall time is the measure.
 	start := time.Now()
-	err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: b.keepAlive(), Options: b.options(0, nil)},
+	err := b.client.Generate(ctx, &api.GenerateRequest{Model: b.name, KeepAlive: b.keepAlive(), Options: b.options(0, b.opts.Seed)},
 		func(api.GenerateResponse) error { return nil })
 	if err != nil {
 		return 0, b.wrap(err)
@@ -207,30 +209,42 @@ func (b *Backend) waitUnloaded(ctx context.Context) error {
 	return fmt.Errorf("ollama: model %s: still loaded 30s after asking the server to unload it", b.cfgName)
 }
 
-// Describe implements backends.Describer.
-func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
-	d := map[string]string{}
+// Describe implements backends.Describer: the server's version, the model's
+// family, quantisation, parameter count, digest and size, and whether llmbench
+// made it (synthetic). A user's own server is named by its URL (host), the
+// suite's private one, whose port changes from run to run, as "managed".
+func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
+	var d backends.Description
 	if v, err := b.client.Version(ctx); err == nil {
-		d["engine"] = "ollama " + v
+		d.Engine = "ollama " + v
+	}
+	if b.served != nil {
+		host := b.host.String()
+		if b.served.Managed {
+			host = "managed"
+		}
+		d.Extra = append(d.Extra, [2]string{"ollama-host", host})
+		if sp := b.served.Synthetic; sp != nil {
+			d.Synthetic = true
+			d.Params = sp.Params()
+		}
 	}
 	show, err := b.client.Show(ctx, &api.ShowRequest{Model: b.name})
 	if err != nil {
 		return d, b.wrap(err)
 	}
-	if show.Details.Family != "" {
-		d["model-arch"] = show.Details.Family
-	}
-	if show.Details.QuantizationLevel != "" {
-		d["model-quant"] = show.Details.QuantizationLevel
-	}
-	if n, ok := show.ModelInfo["general.parameter_count"]; ok {
-		d["model-params"] = fmt.Sprint(n)
+	d.Arch = show.Details.Family
+	d.Quant = show.Details.QuantizationLevel
+	if n, ok := show.ModelInfo["general.parameter_count"]; ok && d.Params == 0 {
+		if f, ok := n.(float64); ok {
+			d.Params = int64(f)
+		}
 	}
 	if list, err := b.client.List(ctx); err == nil {
 		for _, m := range list.Models {
 			if m.Name == b.name || m.Model == b.name {
-				d["model-digest"] = shortDigest(m.Digest)
-				d["model-size"] = fmt.Sprint(m.Size)
+				d.Digest = shortDigest(m.Digest)
+				d.Size = m.Size
 			}
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama"
 	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
 
@@ -29,10 +28,9 @@ func synthetic(t *testing.T, srv *ollama.Server, spec string) string {
 	return ollamatest.Synthetic(t, srv, spec)
 }
 
-func model(name string, maxTokens int) config.Model {
-	seed := 42
-	return config.Model{Name: name, Backend: "ollama", Options: config.Options{
-		MaxTokens: maxTokens, Seed: &seed, Context: 512, KeepAlive: config.Duration{Duration: time.Minute},
+func model(name string, maxTokens int) backends.Spec {
+	return backends.Spec{Name: name, Options: backends.Options{
+		MaxTokens: maxTokens, Seed: 42, Context: 512, KeepAlive: time.Minute,
 	}}
 }
 
@@ -67,10 +65,11 @@ func TestRealEngine(t *testing.T) {
 
 			d, err := b.Describe(ctx)
 			require.NoError(t, err)
-			assert.Equal(t, "ollama 0.17.4", d["engine"])
+			assert.Equal(t, "ollama 0.17.4", d.Engine)
 			sp, _ := synth.ParseSpec(spec)
-			assert.Equal(t, fmt.Sprint(sp.Params()), d["model-params"])
-			assert.NotEmpty(t, d["model-digest"])
+			assert.Equal(t, sp.Params(), d.Params)
+			assert.NotEmpty(t, d.Digest)
+			assert.Positive(t, d.Size)
 			require.NoError(t, b.Close())
 		})
 	}

@@ -196,3 +196,6 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Close stops the server (io.Closer).
+func (s *Server) Close() error { return s.Stop() }

@@ -13,6 +13,9 @@ type chunk struct {
 	// else its reasoning_content or reasoning (thinking models), else
 	// choices[0].text (/v1/completions). It may alias the payload.
 	content []byte
+	// reasoning is set when content is reasoning (reasoning_content or
+	// reasoning) rather than answer text.
+	reasoning bool
 	// usage is set when the payload carried a non-null usage object.
 	usage                          bool
 	promptTokens, completionTokens int
@@ -64,7 +67,7 @@ func parseSlow(data []byte, c *chunk) error {
 			f.reasoning = strBytes(ch.Delta.Reasoning)
 		}
 		f.text = strBytes(ch.Text)
-		c.content = f.pick()
+		c.content, c.reasoning = f.pick()
 	}
 	if s.Usage != nil {
 		c.usage = true
@@ -89,13 +92,14 @@ func strBytes(s *string) []byte {
 // fields are the candidate content strings of choices[0].
 type fields struct{ content, reasoningContent, reasoning, text []byte }
 
-func (f *fields) pick() []byte {
-	for _, b := range [][]byte{f.content, f.reasoningContent, f.reasoning, f.text} {
+// pick returns the chunk's content and whether it is reasoning.
+func (f *fields) pick() ([]byte, bool) {
+	for i, b := range [][]byte{f.content, f.reasoningContent, f.reasoning, f.text} {
 		if len(b) > 0 {
-			return b
+			return b, i == 1 || i == 2
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // scanner is a minimal JSON reader over one payload. Its methods return false
@@ -170,7 +174,7 @@ func (s *scanner) choices(c *chunk) bool {
 			return false
 		}
 		if first {
-			c.content = f.pick()
+			c.content, c.reasoning = f.pick()
 			first = false
 		}
 		return true

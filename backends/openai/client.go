@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // DefaultStallTimeout is how long Generate waits for the next byte of a response
@@ -40,7 +39,10 @@ const DefaultStallTimeout = 60 * time.Second
 // Backend runs streamed generations against one model of an OpenAI-compatible
 // server. It is safe for concurrent use.
 type Backend struct {
-	model    config.Model
+	spec     backends.Spec
+	opts     Options
+	pid      func(ctx context.Context) (int, error)
+	managed  bool   // the suite's own Ollama server, whose port changes per run
 	base     string // base URL without trailing slash or /v1
 	url      string // full endpoint URL
 	chat     bool
@@ -55,9 +57,41 @@ type Backend struct {
 }
 
 var (
-	_ backends.Backend   = (*Backend)(nil)
-	_ backends.Describer = (*Backend)(nil)
+	_ backends.Backend       = (*Backend)(nil)
+	_ backends.Describer     = (*Backend)(nil)
+	_ backends.ProcessFinder = (*Backend)(nil)
 )
+
+// Options are an openai model's own options in the configuration.
+type Options struct {
+	// Host is the server's base URL ("http://host:port", with or without a
+	// trailing /v1). Empty: the suite's Ollama server through its /v1 API (as for
+	// a synthetic model).
+	Host string `yaml:"host"`
+	// APIKeyEnv names the environment variable holding the bearer token, which
+	// must then be non-empty.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// Endpoint is "chat" (/v1/chat/completions, the default) or "completions"
+	// (/v1/completions).
+	Endpoint string `yaml:"endpoint"`
+	// ExtraBody is merged into every request body as is, its keys winning over the
+	// backend's own, e.g. {ignore_eos: true} or {min_tokens: 64}.
+	ExtraBody map[string]any `yaml:"extra_body"`
+}
+
+// WithProcessFinder names the local process that serves the model (for memory
+// metrics); without it EnginePID returns backends.ErrRemote.
+func WithProcessFinder(f func(ctx context.Context) (int, error)) Option {
+	return func(b *Backend) { b.pid = f }
+}
+
+// EnginePID implements backends.ProcessFinder.
+func (b *Backend) EnginePID(ctx context.Context) (int, error) {
+	if b.pid == nil {
+		return 0, backends.ErrRemote
+	}
+	return b.pid(ctx)
+}
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -104,18 +138,16 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// New returns a backend for m. m.Host is the server's base URL ("http://host:port",
-// with or without a trailing /v1); m.Endpoint picks chat (the default) or
-// completions; m.ExtraBody is merged into every request body, its keys winning over
-// the backend's own; m.APIKeyEnv, when set, names the environment variable holding
-// the bearer token, which must then be non-empty.
-func New(m config.Model, opts ...Option) (*Backend, error) {
-	b := &Backend{model: m, stall: DefaultStallTimeout, kstamps: true}
+// New returns a backend for the model spec.Model (the server's model id) of the
+// server o.Host, with generation options from spec.Options (see [Options]).
+func New(spec backends.Spec, o Options, opts ...Option) (*Backend, error) {
+	m := o
+	b := &Backend{spec: spec, opts: o, stall: DefaultStallTimeout, kstamps: true}
 	for _, o := range opts {
 		o(b)
 	}
 	fail := func(format string, args ...any) (*Backend, error) {
-		return nil, fmt.Errorf("openai: model %q: %s", m.Name, fmt.Sprintf(format, args...))
+		return nil, fmt.Errorf("openai: model %q: %s", spec.Name, fmt.Sprintf(format, args...))
 	}
 	if m.Host == "" {
 		return fail("no host: set host: http://HOST:PORT (the server's base URL)")
@@ -157,7 +189,7 @@ func New(m config.Model, opts ...Option) (*Backend, error) {
 // renderBody pre-encodes the parts of the request body that are the same for every
 // request: the fixed members and extra_body.
 func (b *Backend) renderBody() error {
-	m := b.model
+	m := b.opts
 	b.override = map[string]bool{}
 	keys := make([]string, 0, len(m.ExtraBody))
 	for k := range m.ExtraBody {
@@ -190,10 +222,10 @@ func (b *Backend) renderBody() error {
 		enc, _ := json.Marshal(v)
 		fmt.Fprintf(&pre, "%q:%s", k, enc)
 	}
-	member("model", m.Model)
+	member("model", b.spec.Model)
 	member("stream", true)
 	member("stream_options", map[string]bool{"include_usage": true})
-	member("temperature", m.Options.Temperature)
+	member("temperature", b.spec.Options.Temperature)
 	if first {
 		// Every fixed member was overridden; per-request members start the body.
 		pre.WriteString(`"stream":true`)
@@ -206,13 +238,9 @@ func (b *Backend) renderBody() error {
 func (b *Backend) body(req backends.Request) []byte {
 	buf := make([]byte, 0, len(b.prefix)+len(b.suffix)+len(req.Prompt)+96)
 	buf = append(buf, b.prefix...)
-	seed := req.Seed
-	if seed == nil {
-		seed = b.model.Options.Seed
-	}
-	if seed != nil && !b.override["seed"] {
+	if !b.override["seed"] {
 		buf = append(buf, `,"seed":`...)
-		buf = strconv.AppendInt(buf, int64(*seed), 10)
+		buf = strconv.AppendInt(buf, int64(req.Seed), 10)
 	}
 	if req.MaxTokens > 0 && !b.override["max_tokens"] {
 		buf = append(buf, `,"max_tokens":`...)
@@ -231,15 +259,21 @@ func (b *Backend) body(req backends.Request) []byte {
 	return append(buf, '}')
 }
 
-// Describe returns the engine, base URL, endpoint path and model id. The base URL
-// of a server started on a free port changes from run to run: compare such runs
-// with benchstat -ignore base-url.
-func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
-	return map[string]string{
-		"engine":   "openai-compatible",
-		"base-url": b.base,
-		"endpoint": strings.TrimPrefix(b.url, b.base),
-		"model":    b.model.Model,
+// Describe returns the engine, and as extra facts the base URL ("managed" for the
+// suite's own Ollama server, whose port changes from run to run), the endpoint
+// path and the server's model id.
+func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
+	base := b.base
+	if b.managed {
+		base = "managed"
+	}
+	return backends.Description{
+		Engine: "openai-compatible",
+		Extra: [][2]string{
+			{"base-url", base},
+			{"endpoint", strings.TrimPrefix(b.url, b.base)},
+			{"server-model", b.spec.Model},
+		},
 	}, nil
 }
 
@@ -291,7 +325,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	if resp.StatusCode != http.StatusOK {
 		snip, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return res, &Error{Model: b.model.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: snippet(bytes.TrimSpace(snip))}
+		return res, &Error{Model: b.spec.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: snippet(bytes.TrimSpace(snip))}
 	}
 
 	// Events are stamped with the time the read that completed them returned: one
@@ -321,14 +355,18 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 			return nil
 		}
 		if err := parseChunk(data, &c); err != nil {
-			return &Error{Model: b.model.Name, Kind: KindMalformed, Line: dataLine, Snippet: snippet(data), Err: err}
+			return &Error{Model: b.spec.Name, Kind: KindMalformed, Line: dataLine, Snippet: snippet(data), Err: err}
 		}
 		if c.isError {
-			return &Error{Model: b.model.Name, Kind: KindServer, Line: dataLine, Snippet: snippet(data)}
+			return &Error{Model: b.spec.Name, Kind: KindServer, Line: dataLine, Snippet: snippet(data)}
 		}
 		if len(c.content) > 0 {
 			res.Chunks = append(res.Chunks, dataTime)
-			text.Write(c.content)
+			if !c.reasoning {
+				text.Write(c.content)
+			} else if res.Reasoning == len(res.Chunks)-1 {
+				res.Reasoning++
+			}
 		}
 		if c.usage {
 			res.PromptTokens, res.OutputTokens = c.promptTokens, c.completionTokens
@@ -357,7 +395,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 				break
 			}
 			if err == errLineTooLong {
-				return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindMalformed, Line: lr.n, Err: err})
+				return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindMalformed, Line: lr.n, Err: err})
 			}
 			return b.partial(res, &text, b.readError(ctx, err, lr.n))
 		}
@@ -385,22 +423,25 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		default:
 			if line[0] == '{' && parseChunk(line, &c) == nil && c.isError {
 				// Some servers write a bare JSON error into the stream.
-				return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindServer, Line: lr.n, Snippet: snippet(line)})
+				return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindServer, Line: lr.n, Snippet: snippet(line)})
 			}
-			return b.partial(res, &text, &Error{Model: b.model.Name, Kind: KindMalformed, Line: lr.n, Snippet: snippet(line),
+			return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindMalformed, Line: lr.n, Snippet: snippet(line),
 				Err: errors.New("not a server-sent events line")})
 		}
 	}
 	res.Text = text.String()
 	if !done {
-		return res, &Error{Model: b.model.Name, Kind: KindNoDone, Line: lr.n, Err: errors.New("stream ended without data: [DONE]")}
+		return res, &Error{Model: b.spec.Name, Kind: KindNoDone, Line: lr.n, Err: errors.New("stream ended without data: [DONE]")}
+	}
+	if len(res.Chunks) == 0 {
+		return res, &Error{Model: b.spec.Name, Kind: KindNoContent, Err: backends.ErrNoContent}
 	}
 	if req.MaxTokens > 0 {
 		if !sawUsage {
-			return res, &Error{Model: b.model.Name, Kind: KindNoUsage, Err: fmt.Errorf("no usage in the stream: cannot verify %d output tokens", req.MaxTokens)}
+			return res, &Error{Model: b.spec.Name, Kind: KindNoUsage, Err: fmt.Errorf("no usage in the stream: cannot verify %d output tokens", req.MaxTokens)}
 		}
 		if err := backends.CheckLength(res, req.MaxTokens); err != nil {
-			return res, &Error{Model: b.model.Name, Kind: KindShort, Err: err}
+			return res, &Error{Model: b.spec.Name, Kind: KindShort, Err: err}
 		}
 	}
 	return res, nil
@@ -420,11 +461,11 @@ func (b *Backend) readError(ctx context.Context, err error, line int) error {
 	case cause != nil:
 		kind, err = KindCanceled, cause
 	}
-	return &Error{Model: b.model.Name, Kind: kind, Line: line, Err: err}
+	return &Error{Model: b.spec.Name, Kind: kind, Line: line, Err: err}
 }
 
 func (b *Backend) fail(kind Kind, err error) error {
-	return &Error{Model: b.model.Name, Kind: kind, Err: err}
+	return &Error{Model: b.spec.Name, Kind: kind, Err: err}
 }
 
 // stampReader notes when the data of each read that returned some arrived: the

@@ -13,18 +13,24 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/openai"
 	"github.com/llmbench/llmbench/backends/openai/openaitest"
-	"github.com/llmbench/llmbench/config"
 )
 
-func model(host string) config.Model {
-	seed := 42
-	return config.Model{Name: "fake-model", Backend: "openai", Model: "fake", Host: host,
-		Options: config.Options{MaxTokens: 8, Temperature: 0.5, Seed: &seed}}
+// testModel is one model as the engine receives it: the spec and its options.
+type testModel struct {
+	spec backends.Spec
+	opts openai.Options
 }
 
-func newBackend(t *testing.T, m config.Model, opts ...openai.Option) *openai.Backend {
+func model(host string) testModel {
+	return testModel{
+		backends.Spec{Name: "fake-model", Model: "fake", Options: backends.Options{MaxTokens: 8, Temperature: 0.5, Seed: 42}},
+		openai.Options{Host: host},
+	}
+}
+
+func newBackend(t *testing.T, m testModel, opts ...openai.Option) *openai.Backend {
 	t.Helper()
-	b, err := openai.New(m, opts...)
+	b, err := openai.New(m.spec, m.opts, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +42,12 @@ func TestGenerateChat(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{TTFT: 20 * time.Millisecond, ITL: 2 * time.Millisecond})
 	defer srv.Close()
 	m := model(srv.URL + "/v1/")
-	m.ExtraBody = map[string]any{"ignore_eos": true, "min_tokens": 8, "temperature": 0.0}
+	m.opts.ExtraBody = map[string]any{"ignore_eos": true, "min_tokens": 8, "temperature": 0.0}
 	t.Setenv("FAKE_KEY", "sekret")
-	m.APIKeyEnv = "FAKE_KEY"
+	m.opts.APIKeyEnv = "FAKE_KEY"
 	b := newBackend(t, m)
 
-	seed := 7
-	res, err := b.Generate(context.Background(), backends.Request{Prompt: "say \"hi\" now", MaxTokens: 8, Seed: &seed})
+	res, err := b.Generate(context.Background(), backends.Request{Prompt: "say \"hi\" now", MaxTokens: 8, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +92,7 @@ func TestGenerateCompletions(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{Text: "é\n\"x\""})
 	defer srv.Close()
 	m := model(srv.URL)
-	m.Endpoint = "completions"
-	m.Options.Seed = nil
+	m.opts.Endpoint = "completions"
 	b := newBackend(t, m)
 	res, err := b.Generate(context.Background(), backends.Request{Prompt: "p", MaxTokens: 5})
 	if err != nil {
@@ -100,25 +104,25 @@ func TestGenerateCompletions(t *testing.T) {
 	req := srv.Last()
 	var body map[string]any
 	json.Unmarshal(req.Body, &body)
-	if req.Path != "/v1/completions" || body["prompt"] != "p" || body["seed"] != nil || body["messages"] != nil {
+	if req.Path != "/v1/completions" || body["prompt"] != "p" || body["seed"] != 0.0 || body["messages"] != nil {
 		t.Errorf("path %s body %s", req.Path, req.Body)
 	}
 }
 
 func TestNewErrors(t *testing.T) {
 	for _, tc := range []struct {
-		edit func(*config.Model)
+		edit func(*testModel)
 		want string
 	}{
-		{func(m *config.Model) { m.Host = "" }, `model "fake-model": no host`},
-		{func(m *config.Model) { m.Endpoint = "embeddings" }, `endpoint "embeddings"`},
-		{func(m *config.Model) { m.APIKeyEnv = "LLMBENCH_SURELY_UNSET" }, "api_key_env names LLMBENCH_SURELY_UNSET, which is empty or unset"},
-		{func(m *config.Model) { m.ExtraBody = map[string]any{"f": func() {}} }, "extra_body.f"},
-		{func(m *config.Model) { m.Host = "http://[::1" }, "host"},
+		{func(m *testModel) { m.opts.Host = "" }, `model "fake-model": no host`},
+		{func(m *testModel) { m.opts.Endpoint = "embeddings" }, `endpoint "embeddings"`},
+		{func(m *testModel) { m.opts.APIKeyEnv = "LLMBENCH_SURELY_UNSET" }, "api_key_env names LLMBENCH_SURELY_UNSET, which is empty or unset"},
+		{func(m *testModel) { m.opts.ExtraBody = map[string]any{"f": func() {}} }, "extra_body.f"},
+		{func(m *testModel) { m.opts.Host = "http://[::1" }, "host"},
 	} {
 		m := model("http://127.0.0.1:1")
 		tc.edit(&m)
-		_, err := openai.New(m)
+		_, err := openai.New(m.spec, m.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want %q", err, tc.want)
 		}
@@ -131,7 +135,8 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"engine": "openai-compatible", "base-url": "http://127.0.0.1:8000", "endpoint": "/v1/chat/completions", "model": "fake"}
+	want := backends.Description{Engine: "openai-compatible", Extra: [][2]string{
+		{"base-url", "http://127.0.0.1:8000"}, {"endpoint", "/v1/chat/completions"}, {"server-model", "fake"}}}
 	if mustJSON(d) != mustJSON(want) {
 		t.Errorf("got %v want %v", d, want)
 	}
@@ -226,7 +231,7 @@ func TestStreams(t *testing.T) {
 		{"no space after colon", "data:" + chunk("a")[6:] + "\n\n" + usage + "\n\ndata:[DONE]\n\n", "", "a", 1},
 		{"multi-line data", "data: {\"choices\":[{\"delta\":\ndata: {\"content\":\"a\"}}]}\n\n" + usage + "\n\ndata: [DONE]\n", "", "a", 1},
 		{"done without blank line at EOF", chunk("a") + "\n\n" + usage + "\n\ndata: [DONE]", "", "a", 1},
-		{"reasoning counts as content", `data: {"choices":[{"delta":{"content":"","reasoning_content":"hm"}}]}` + "\n\n" + usage + "\n\ndata: [DONE]\n\n", "", "hm", 1},
+		{"reasoning is a chunk, not text", `data: {"choices":[{"delta":{"content":"","reasoning_content":"hm"}}]}` + "\n\n" + usage + "\n\ndata: [DONE]\n\n", "", "", 1},
 		{"usage in every chunk, last wins", `data: {"choices":[{"text":"a"}],"usage":{"prompt_tokens":0,"completion_tokens":0}}` + "\n\n" + usage + "\n\ndata: [DONE]\n\n", "", "a", 1},
 		{"bare JSON error", chunk("a") + "\n\n" + `{"error":{"message":"model crashed"}}` + "\n", openai.KindServer, "a", 1},
 		{"not an event line", chunk("a") + "\n\nhello\n\n", openai.KindMalformed, "a", 1},
@@ -252,6 +257,9 @@ func TestStreams(t *testing.T) {
 			}
 			if res.Text != tc.text || len(res.Chunks) != tc.chunks {
 				t.Errorf("text %q chunks %d, want %q %d", res.Text, len(res.Chunks), tc.text, tc.chunks)
+			}
+			if want := strings.Count(tc.stream, "reasoning_content"); res.Reasoning != want {
+				t.Errorf("%d reasoning chunks, want %d", res.Reasoning, want)
 			}
 			if tc.kind == "" && (res.OutputTokens != 2 || res.PromptTokens != 1) {
 				t.Errorf("usage %d %d", res.PromptTokens, res.OutputTokens)

@@ -27,6 +27,9 @@ const (
 	// KindNoUsage: an exact length was asked for but the stream carried no usage,
 	// so it could not be verified.
 	KindNoUsage Kind = "no-usage"
+	// KindNoContent: the stream ended without a single content chunk (the error
+	// also wraps backends.ErrNoContent).
+	KindNoContent Kind = "no-content"
 	// KindShort: fewer output tokens than asked for (the error also wraps
 	// backends.ErrShort).
 	KindShort Kind = "short"

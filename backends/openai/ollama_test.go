@@ -11,7 +11,6 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
 	"github.com/llmbench/llmbench/backends/openai"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
@@ -19,14 +18,13 @@ import (
 // $LLMBENCH_OLLAMA_URL and $LLMBENCH_OLLAMA_MODEL, else a private server of the
 // engine llmbench builds (make ollama) with a synthetic tiny-llama; it skips when
 // there is neither (and fails under LLMBENCH_REQUIRE_ENGINE=1, as in make test).
-func ollamaModel(t *testing.T) config.Model {
+func ollamaModel(t *testing.T) (backends.Spec, openai.Options) {
 	url, name := os.Getenv("LLMBENCH_OLLAMA_URL"), os.Getenv("LLMBENCH_OLLAMA_MODEL")
 	if url == "" || name == "" {
 		url, name = privateOllama(t)
 	}
-	seed := 42
-	return config.Model{Name: "ollama-v1", Backend: "openai", Model: name, Host: url,
-		Options: config.Options{MaxTokens: 16, Seed: &seed}}
+	return backends.Spec{Name: "ollama-v1", Model: name, Options: backends.Options{MaxTokens: 16, Seed: 42}},
+		openai.Options{Host: url}
 }
 
 // TestOllama runs the openai backend against a real Ollama's /v1 endpoints: the
@@ -34,13 +32,13 @@ func ollamaModel(t *testing.T) config.Model {
 // than max_tokens. Ollama's /v1 has no ignore_eos or min_tokens, so a model may
 // stop early: that shows as KindShort, which is logged, not failed.
 func TestOllama(t *testing.T) {
-	m := ollamaModel(t)
+	spec, o := ollamaModel(t)
 	const n = 16
 	for _, endpoint := range []string{"chat", "completions"} {
 		t.Run("endpoint="+endpoint, func(t *testing.T) {
-			m := m
-			m.Endpoint = endpoint
-			b, err := openai.New(m, openai.WithStallTimeout(5*time.Minute))
+			o := o
+			o.Endpoint = endpoint
+			b, err := openai.New(spec, o, openai.WithStallTimeout(5*time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,21 +71,24 @@ func TestOllama(t *testing.T) {
 
 // TestOllamaLoad runs a small concurrency sweep against the real Ollama.
 func TestOllamaLoad(t *testing.T) {
-	m := ollamaModel(t)
-	b, err := openai.New(m, openai.WithStallTimeout(5*time.Minute))
+	spec, o := ollamaModel(t)
+	b, err := openai.New(spec, o, openai.WithStallTimeout(5*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	spec := &config.LoadSpec{Concurrency: config.Ints{1, 2}, Requests: 4, Warmup: 1}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	reqs := loadgen.RequestsFor(m, []config.Prompt{{ID: "a", Prompt: "Say hello."}, {ID: "b", Prompt: "Name three colours."}})
-	reps, err := loadgen.Sweep(ctx, b, spec, reqs)
+	points, err := loadgen.Points(&loadgen.Spec{Concurrency: loadgen.Ints{1, 2}, Requests: 4, Warmup: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rep := range reps {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	reqs := []backends.Request{{Prompt: "Say hello.", MaxTokens: 16, Seed: 42}, {Prompt: "Name three colours.", MaxTokens: 16, Seed: 42}}
+	for _, p := range points {
+		rep, err := loadgen.RunPoint(ctx, b, p, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var buf strings.Builder
 		rep.WriteText(&buf)
 		t.Log("\n" + buf.String())

@@ -58,7 +58,7 @@ func (b *Backend) Baseline(ctx context.Context, req BaselineRequest) (*Baseline,
 	}
 	n := req.MaxTokens
 	if n <= 0 {
-		if n = b.model.Options.MaxTokens; n <= 0 {
+		if n = b.spec.Options.MaxTokens; n <= 0 {
 			n = 64
 		}
 	}

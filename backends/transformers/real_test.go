@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 func TestMain(m *testing.M) {
@@ -53,8 +52,8 @@ func needTorch(t testing.TB) {
 func TestRealWorker(t *testing.T) {
 	needTorch(t)
 	ctx := context.Background()
-	m := config.Model{Name: "distilgpt2", Backend: "transformers", Model: "synthetic:distilgpt2", Device: "cpu"}
-	b, err := New(ctx, m, WithStderr(testWriter{t}))
+	m := backends.Spec{Name: "distilgpt2", Model: "synthetic:distilgpt2", Options: backends.Options{Seed: 42}}
+	b, err := New(ctx, m, Options{Device: "cpu"}, WithStderr(testWriter{t}))
 	require.NoError(t, err)
 	defer b.Close()
 	info := b.Info()
@@ -106,11 +105,11 @@ func BenchmarkRealWorker(b *testing.B) {
 	const prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 	for _, id := range models {
 		name, _ := strings.CutPrefix(id, "synthetic:")
-		m := config.Model{Name: name, Backend: "transformers", Model: id, Device: device, DType: dtype}
+		m := backends.Spec{Name: name, Model: id, Options: backends.Options{Seed: 42}}
 		sub := fmt.Sprintf("model=%s/device=%s/tokens=%d", sanitize(name), device, n)
 		b.Run(sub, func(b *testing.B) {
 			ctx := context.Background()
-			be, err := New(ctx, m)
+			be, err := New(ctx, m, Options{Device: device, DType: dtype})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 //go:embed worker.py presets/*.json
@@ -137,12 +136,13 @@ type Info struct {
 // Backend is one model loaded in one Python worker. Generations are serialised:
 // concurrent calls to Generate wait for each other (the worker runs one at a time).
 type Backend struct {
-	model config.Model
-	name  string // for errors: the model's configured name, else its id
-	set   settings
-	dir   string // temporary folder holding the shipped worker, "" with WithWorker
-	proc  *process
-	info  Info
+	spec backends.Spec
+	opts Options
+	name string // for errors: the model's configured name, else its id
+	set  settings
+	dir  string // temporary folder holding the shipped worker, "" with WithWorker
+	proc *process
+	info Info
 
 	mu       sync.Mutex // held for a whole request/reply exchange
 	nextID   int64
@@ -203,16 +203,23 @@ func (e *ProtocolError) Error() string {
 
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
-// New starts a worker and loads m in it. m.Model is a Hub id, a local folder or
-// "synthetic:NAME" (see [Presets]; "synthetic:NAME:DTYPE" sets the dtype when
-// m.DType is empty). m.Device is cpu or cuda (default cpu); m.DType float32,
-// float16 or bfloat16 (default float32 on cpu, float16 on cuda);
-// m.Options.Threads and Seed go to the worker. ctx bounds the start and load,
-// as does [WithLoadTimeout].
-func New(ctx context.Context, m config.Model, opts ...Option) (*Backend, error) {
-	b := &Backend{model: m, name: m.Name}
+// Options are a transformers model's own options in the configuration.
+type Options struct {
+	// Device is cpu or cuda (default cpu).
+	Device string `yaml:"device"`
+	// DType is float32, float16 or bfloat16 (default float32 on cpu, float16 on
+	// cuda).
+	DType string `yaml:"dtype"`
+}
+
+// New starts a worker and loads the model of spec in it. spec.Model is a Hub id, a
+// local folder or "synthetic:NAME" (see [Presets]; "synthetic:NAME:DTYPE" sets the
+// dtype when o.DType is empty); spec.Options.Threads and Seed go to the worker.
+// ctx bounds the start and load, as does [WithLoadTimeout].
+func New(ctx context.Context, spec backends.Spec, o Options, opts ...Option) (*Backend, error) {
+	b := &Backend{spec: spec, opts: o, name: spec.Name}
 	if b.name == "" {
-		b.name = m.Model
+		b.name = spec.Model
 	}
 	b.set = settings{
 		python:          DefaultPython(),
@@ -250,11 +257,13 @@ func New(ctx context.Context, m config.Model, opts ...Option) (*Backend, error) 
 }
 
 func (b *Backend) loadRequest() (loadRequest, error) {
-	m := b.model
-	req := loadRequest{Op: "load", Model: m.Model, DType: m.DType, Device: m.Device, Threads: m.Options.Threads, Seed: 42}
-	if m.Options.Seed != nil {
-		req.Seed = *m.Options.Seed
-	}
+	return checkLoad(b.spec, b.opts, b.set.worker != "")
+}
+
+// checkLoad makes the worker's load request of a model, checking its options;
+// custom says a test worker is used, which knows models the presets do not.
+func checkLoad(m backends.Spec, o Options, custom bool) (loadRequest, error) {
+	req := loadRequest{Op: "load", Model: m.Model, DType: o.DType, Device: o.Device, Threads: m.Options.Threads, Seed: m.Options.Seed}
 	if req.Device == "" {
 		req.Device = "cpu"
 	}
@@ -269,7 +278,7 @@ func (b *Backend) loadRequest() (loadRequest, error) {
 			}
 			req.DType = dtype
 		}
-		if b.set.worker == "" && !contains(Presets(), name) {
+		if !custom && !contains(Presets(), name) {
 			return req, fmt.Errorf("no synthetic preset %q: have %s", name, strings.Join(Presets(), ", "))
 		}
 		req.Model = "synthetic:" + name
@@ -360,7 +369,7 @@ func (b *Backend) load(ctx context.Context, req loadRequest) error {
 			var lr loadReply
 			_ = json.Unmarshal(l.data, &lr)
 			b.info = Info{
-				Model: b.model.Model, Arch: lr.Arch, Params: lr.Params,
+				Model: b.spec.Model, Arch: lr.Arch, Params: lr.Params,
 				Device: lr.Device, DeviceName: lr.DeviceName, DType: lr.DType, Threads: lr.Threads,
 				Tokenizer: lr.Tokenizer, Torch: lr.Torch, Transformers: lr.Transformers, Python: lr.Python,
 				Load: seconds(lr.LoadS), Warmup: seconds(lr.WarmupS),
@@ -406,30 +415,22 @@ func (b *Backend) Load(ctx context.Context) (time.Duration, error) {
 	return b.info.Load, nil
 }
 
-// Describe implements [backends.Describer]: engine, versions, device and dtype as
-// benchmark configuration keys.
-func (b *Backend) Describe(ctx context.Context) (map[string]string, error) {
+// Describe implements [backends.Describer]: engine and versions, device and dtype.
+func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
 	i := b.info
 	engine := "transformers"
 	if i.Transformers != "" {
 		engine += " " + i.Transformers + " torch " + i.Torch
 	}
-	d := map[string]string{
-		"engine":         engine,
-		"engine-version": i.Transformers,
-		"torch-version":  i.Torch,
-		"device":         i.Device,
-		"model-quant":    i.DType,
-		"model-arch":     i.Arch,
-		"model-params":   strconv.FormatInt(i.Params, 10),
-		"tokenizer":      i.Tokenizer,
-		"device-name":    i.DeviceName,
-		"torch-threads":  strconv.Itoa(i.Threads),
-	}
-	for k, v := range d {
-		if v == "" {
-			delete(d, k)
+	_, synthetic := b.spec.Synthetic()
+	d := backends.Description{Engine: engine, Arch: i.Arch, Params: i.Params, Quant: i.DType, Device: i.Device, Synthetic: synthetic}
+	for _, kv := range [][2]string{{"tokenizer", i.Tokenizer}, {"device-name", i.DeviceName}} {
+		if kv[1] != "" {
+			d.Extra = append(d.Extra, kv)
 		}
+	}
+	if i.Threads > 0 {
+		d.Extra = append(d.Extra, [2]string{"torch-threads", strconv.Itoa(i.Threads)})
 	}
 	return d, nil
 }
@@ -474,18 +475,12 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	if err := ctx.Err(); err != nil {
 		return nil, b.err("generate", err)
 	}
-	o := b.model.Options
-	g := generateRequest{Op: "generate", Prompt: req.Prompt, MaxNewTokens: req.MaxTokens, Temperature: o.Temperature, Seed: 42}
+	o := b.spec.Options
+	g := generateRequest{Op: "generate", Prompt: req.Prompt, MaxNewTokens: req.MaxTokens, Temperature: o.Temperature, Seed: req.Seed}
 	if g.MaxNewTokens > 0 {
 		g.MinNewTokens = g.MaxNewTokens
 	} else if g.MaxNewTokens = o.MaxTokens; g.MaxNewTokens <= 0 {
 		g.MaxNewTokens = 64
-	}
-	if o.Seed != nil {
-		g.Seed = *o.Seed
-	}
-	if req.Seed != nil {
-		g.Seed = *req.Seed
 	}
 	b.nextID++
 	g.ID = b.nextID

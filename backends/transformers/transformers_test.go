@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
-	"github.com/llmbench/llmbench/config"
 )
 
 // The fake worker (testdata/fakeworker.py) speaks the protocol with Python's
@@ -34,17 +33,15 @@ func needPython(t testing.TB) string {
 	return p
 }
 
-func fakeModel(model string) config.Model {
-	seed := 7
-	return config.Model{Name: "fake-model", Backend: "transformers", Model: model, Device: "cpu",
-		Options: config.Options{MaxTokens: 5, Seed: &seed}}
+func fakeModel(model string) backends.Spec {
+	return backends.Spec{Name: "fake-model", Model: model, Options: backends.Options{MaxTokens: 5, Seed: 7}}
 }
 
 func newFake(t *testing.T, model string, opts ...Option) *Backend {
 	t.Helper()
 	needPython(t)
 	opts = append([]Option{WithWorker(filepath.Join("testdata", "fakeworker.py"))}, opts...)
-	b, err := New(context.Background(), fakeModel(model), opts...)
+	b, err := New(context.Background(), fakeModel(model), Options{Device: "cpu"}, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b
@@ -93,12 +90,12 @@ func TestGenerateRoundTrip(t *testing.T) {
 
 	desc, err := b.Describe(ctx)
 	require.NoError(t, err)
-	assert.Contains(t, desc["engine"], "transformers")
-	assert.Equal(t, "0.0-fake", desc["torch-version"])
-	assert.Equal(t, "float32", desc["model-quant"])
-	for k := range desc {
-		assert.Equal(t, strings.ToLower(k), k)
-		assert.NotContains(t, k, " ")
+	assert.Contains(t, desc.Engine, "transformers")
+	assert.Contains(t, desc.Engine, "torch 0.0-fake")
+	assert.Equal(t, "float32", desc.Quant)
+	for _, kv := range desc.Extra {
+		assert.Equal(t, strings.ToLower(kv[0]), kv[0])
+		assert.NotContains(t, kv[0], " ")
 	}
 	pid, err := b.EnginePID(ctx)
 	require.NoError(t, err)
@@ -196,7 +193,7 @@ func TestLoadTimeout(t *testing.T) {
 	needPython(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
-	_, err := New(context.Background(), fakeModel("fake:slow-load"),
+	_, err := New(context.Background(), fakeModel("fake:slow-load"), Options{},
 		WithWorker(filepath.Join("testdata", "fakeworker.py")),
 		WithLoadTimeout(time.Second),
 		WithEnv("FAKE_PID_FILE="+pidFile))
@@ -222,7 +219,7 @@ func TestLoadFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
-			_, err := New(context.Background(), fakeModel(tt.model), worker)
+			_, err := New(context.Background(), fakeModel(tt.model), Options{}, worker)
 			require.Error(t, err)
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
@@ -270,16 +267,23 @@ func TestBaselineFake(t *testing.T) {
 func TestBadModelSpecs(t *testing.T) {
 	// Refused before any process starts.
 	tests := []struct {
-		m    config.Model
+		m    backends.Spec
+		o    Options
 		want string
 	}{
-		{config.Model{Name: "a", Model: "synthetic:nope"}, `no synthetic preset "nope": have distilgpt2, gpt2-medium, opt-1.3b`},
-		{config.Model{Name: "b", Model: "synthetic:distilgpt2", DType: "int8"}, `dtype "int8"`},
-		{config.Model{Name: "c", Model: "synthetic:distilgpt2:float16", DType: "float32"}, "names dtype float16 but dtype is float32"},
-		{config.Model{Name: "d", Model: "synthetic:distilgpt2", Device: "tpu"}, `device "tpu"`},
+		{backends.Spec{Name: "a", Model: "synthetic:nope"}, Options{}, `no synthetic preset "nope": have distilgpt2, gpt2-medium, opt-1.3b`},
+		{backends.Spec{Name: "b", Model: "synthetic:distilgpt2"}, Options{DType: "int8"}, `dtype "int8"`},
+		{backends.Spec{Name: "c", Model: "synthetic:distilgpt2:float16"}, Options{DType: "float32"}, "names dtype float16 but dtype is float32"},
+		{backends.Spec{Name: "d", Model: "synthetic:distilgpt2"}, Options{Device: "tpu"}, `device "tpu"`},
 	}
+	eng, err := backends.Lookup("transformers")
+	require.NoError(t, err)
 	for _, tt := range tests {
-		_, err := New(context.Background(), tt.m, WithPython("/nonexistent/python3"))
+		_, err := New(context.Background(), tt.m, tt.o, WithPython("/nonexistent/python3"))
+		require.Error(t, err, tt.m.Name)
+		assert.Contains(t, err.Error(), tt.want)
+		// The engine refuses the same when the configuration is read.
+		_, err = eng.Configure(tt.m, func(v any) error { *v.(*Options) = tt.o; return nil })
 		require.Error(t, err, tt.m.Name)
 		assert.Contains(t, err.Error(), tt.want)
 	}
@@ -289,7 +293,7 @@ func TestUnavailable(t *testing.T) {
 	err := availableFor("/nonexistent/python3")
 	require.ErrorIs(t, err, ErrUnavailable)
 	assert.Contains(t, err.Error(), "/nonexistent/python3 not found")
-	_, err = New(context.Background(), config.Model{Name: "a", Model: "synthetic:distilgpt2"}, WithPython("/nonexistent/python3"))
+	_, err = New(context.Background(), backends.Spec{Name: "a", Model: "synthetic:distilgpt2"}, Options{}, WithPython("/nonexistent/python3"))
 	require.ErrorIs(t, err, ErrUnavailable)
 }
 
@@ -302,7 +306,7 @@ func TestShippedWorkerWithoutTorch(t *testing.T) {
 	}
 	script := filepath.Join(t.TempDir(), "worker.py")
 	require.NoError(t, os.WriteFile(script, WorkerSource(), 0o644))
-	_, err := New(context.Background(), config.Model{Name: "tiny", Model: "synthetic:distilgpt2"}, WithWorker(script))
+	_, err := New(context.Background(), backends.Spec{Name: "tiny", Model: "synthetic:distilgpt2"}, Options{}, WithWorker(script))
 	var we *WorkerError
 	require.ErrorAs(t, err, &we)
 	assert.Regexp(t, `^ModuleNotFoundError: No module named '(torch|transformers)'$`, we.Msg)

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "github.com/llmbench/llmbench/engines"
 )
 
 func main() {

@@ -15,11 +15,12 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/llmbench/llmbench"
-	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/reports"
+	"github.com/llmbench/llmbench/shard"
 )
 
 func init() { commands["run"] = runBench }
@@ -35,11 +36,16 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	outDir := fs.String("o", "", "output `folder` (default: the configuration's output)")
 	iters := fs.Int("iterations", 0, "timed generations per case (default: the configuration's iterations)")
 	quiet := fs.Bool("q", false, "no progress bar")
+	shardFlag := fs.String("shard", "", "run only shard `i/n[,by=case][,load=split]` of the cases (docs/distributed.md)")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2}
 	}
 	if fs.NArg() > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("run: unexpected arguments %q", fs.Args())}
+	}
+	sh, err := shard.Parse(*shardFlag)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("run: --shard: %w", err)}
 	}
 	cfg, prompts, err := bench.LoadConfig(*cfgPath, llmbench.Defaults, llmbench.DefaultConfig)
 	if err != nil {
@@ -66,12 +72,16 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return err
 	}
 	defer suite.Close()
+	if err := suite.Shard(sh); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("run: --shard: %w", err)}
+	}
 
 	r := &runner{
 		suite: suite,
 		w:     benchfmt.NewWriter(io.MultiWriter(raw, stdout)),
 		res:   &benchfmt.Result{Iters: 1},
 		procs: runtime.GOMAXPROCS(0),
+		out:   cfg.Output,
 	}
 	for _, kv := range bench.HostLines() {
 		setConfig(r.res, kv[0], kv[1])
@@ -84,10 +94,8 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		fmt.Fprintln(stdout, line)
 	}
 	total := 0
-	for _, m := range cfg.Models {
-		if m.Load == nil {
-			total += len(prompts) * (cfg.Warmup + cfg.Iterations)
-		}
+	for _, m := range suite.Models() {
+		total += r.steps(m)
 	}
 	if !*quiet {
 		r.bar = progressbar.NewOptions(total,
@@ -98,18 +106,19 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish())
 	}
-	for _, mc := range cfg.Models {
+	for _, mc := range suite.Models() {
 		if ctx.Err() != nil {
 			break
-		}
-		if mc.Load != nil {
-			r.loadModel(ctx, mc)
-			continue
 		}
 		r.model(ctx, mc)
 	}
 	if r.bar != nil {
 		r.bar.Finish()
+	}
+	if r.records != nil {
+		if err := r.records.Close(); err != nil {
+			fmt.Fprintf(stderr, "llmbench: %v\n", err)
+		}
 	}
 	fmt.Fprintf(stderr, "llmbench: %d results in %s\n", r.results, rawPath)
 	if r.results > 0 {
@@ -158,6 +167,8 @@ type runner struct {
 	procs int
 
 	cases, failed, results int
+	out                    string   // the output folder
+	records                *os.File // the split load runs' reports (loadgen.ShardRecordsFile)
 }
 
 // fail reports the failure of n cases.
@@ -169,129 +180,124 @@ func (r *runner) fail(err error, n int) {
 	fmt.Fprintln(r.suite.Notices, "llmbench: FAIL:", err)
 }
 
+// steps is the progress a model's cases make: warm-up and timed generations.
+func (r *runner) steps(mc config.Model) int {
+	if mc.Load != nil {
+		return 0
+	}
+	cfg := r.suite.Config
+	return len(r.suite.PromptsOf(mc.Name)) * (cfg.Warmup + cfg.Iterations)
+}
+
+// model runs every case of one model (bench.Suite.Cases, as go test does), each
+// timed generation (or load run) its own window and result line.
 func (r *runner) model(ctx context.Context, mc config.Model) {
 	r.progress(mc.Name, "", "loading")
 	m, err := r.suite.OpenModel(ctx, mc)
+	var cases []bench.Case
+	if err == nil {
+		defer func() {
+			if err := m.Close(); err != nil {
+				fmt.Fprintln(r.suite.Notices, "llmbench:", err)
+			}
+		}()
+		cases, err = r.suite.Cases(m)
+	}
 	if err != nil {
-		r.cases += len(r.suite.Prompts)
-		r.fail(err, len(r.suite.Prompts))
+		n := len(r.suite.PromptsOf(mc.Name))
+		if mc.Load != nil {
+			n = 1
+		}
+		r.cases += n
+		r.fail(err, n)
 		if r.bar != nil {
-			r.bar.Add((r.suite.Config.Warmup + r.suite.Config.Iterations) * len(r.suite.Prompts))
+			r.bar.Add(r.steps(mc))
 		}
 		return
 	}
-	defer func() {
-		if err := m.Close(); err != nil {
-			fmt.Fprintln(r.suite.Notices, "llmbench:", err)
-		}
-	}()
-	for _, kv := range m.ConfigLines() {
+	for _, kv := range r.suite.ModelLines(m) {
 		setConfig(r.res, kv[0], kv[1])
 	}
-	for _, p := range r.suite.Prompts {
+	for _, c := range cases {
 		if ctx.Err() != nil {
 			return
 		}
 		r.cases++
-		if err := r.runCase(ctx, m.Case(p)); err != nil {
+		if err := r.runCase(ctx, m, c); err != nil {
 			r.fail(err, 1)
 		}
 	}
 }
 
-// loadModel runs every sweep point of a load-generation model, each point
-// `iterations` times, one result line per run: Load/model=M/concurrency=N.
-func (r *runner) loadModel(ctx context.Context, mc config.Model) {
-	r.progress(mc.Name, "", "loading")
-	m, err := r.suite.OpenModel(ctx, mc)
-	if err == nil {
-		defer m.Close()
-	}
-	var cases []*bench.LoadCase
-	if err == nil {
-		cases, err = r.suite.LoadCases(m)
-	}
-	if err != nil {
-		r.cases++
-		r.fail(err, 1)
-		return
-	}
-	for _, kv := range m.ConfigLines() {
-		setConfig(r.res, kv[0], kv[1])
-	}
-	for _, c := range cases {
-		r.cases++
-		var errs []error
-		for i := range r.suite.Config.Iterations {
-			if ctx.Err() != nil {
-				break
-			}
-			r.progress(mc.Name, c.Point.Name, fmt.Sprintf("run %d/%d", i+1, r.suite.Config.Iterations))
-			rep, err := c.Run(ctx)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			if rep == nil || rep.Succeeded+rep.Failed == 0 {
-				continue
-			}
-			ms, err := c.Metrics(rep)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			if err := r.write("Load/"+c.Name(), ms); err != nil {
-				errs = append(errs, err)
-				break
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			r.fail(err, 1)
-		}
-	}
-}
-
-func (r *runner) runCase(ctx context.Context, c *bench.Case) error {
+// runCase runs one case: its warm-up, then `iterations` windows of one step, each
+// written as its own result line (a stage line once).
+func (r *runner) runCase(ctx context.Context, m *bench.Model, c bench.Case) error {
 	cfg := r.suite.Config
-	step := func() {
-		if r.bar != nil {
-			r.bar.Add(1)
+	_, gen := c.(*bench.GenerateCase)
+	step := func(n int) {
+		if r.bar != nil && gen {
+			r.bar.Add(n)
 		}
 	}
-	for i := range cfg.Warmup {
-		r.progress(c.Model.Config.Name, c.Prompt.ID, fmt.Sprintf("warm-up %d/%d", i+1, cfg.Warmup))
-		if _, err := c.Generate(ctx); err != nil {
-			if r.bar != nil {
-				r.bar.Add(cfg.Warmup - i + cfg.Iterations)
-			}
-			return fmt.Errorf("warm-up: %w", err)
-		}
-		step()
+	name := m.Bench() + "/model=" + bench.Sanitize(m.Config.Name) + "/" + c.Name()
+	r.progress(m.Config.Name, c.Name(), "warm-up")
+	if err := c.Warm(ctx); err != nil {
+		step(cfg.Warmup + cfg.Iterations)
+		return err
+	}
+	step(cfg.Warmup)
+	iters := cfg.Iterations
+	if bench.IsStage(c) {
+		iters = 1
 	}
 	var errs []error
-	for i := range cfg.Iterations {
-		r.progress(c.Model.Config.Name, c.Prompt.ID, fmt.Sprintf("iteration %d/%d", i+1, cfg.Iterations))
+	written := 0
+	for i := range iters {
+		if ctx.Err() != nil {
+			break
+		}
+		r.progress(m.Config.Name, c.Name(), fmt.Sprintf("iteration %d/%d", i+1, iters))
 		if err := c.Begin(); err != nil {
 			errs = append(errs, err)
-			step()
+			step(1)
 			continue
 		}
-		res, err := c.Generate(ctx)
-		step()
+		stepErr := c.Step(ctx)
+		ms, err := c.End()
+		step(1)
+		if stepErr != nil {
+			errs = append(errs, stepErr)
+		}
 		if err != nil {
 			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		if err := r.write(name, ms); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if lc, ok := c.(*bench.LoadCase); ok && lc.Split {
+			if err := r.record(loadgen.ShardRecord{Name: name, Iteration: written, Report: lc.Report()}); err != nil {
+				return errors.Join(append(errs, err)...)
 			}
-			continue
 		}
-		ms, err := c.Metrics([]*backends.Result{res})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if err := r.write("Generate/"+c.Name(), ms); err != nil {
-			return err
-		}
+		written++
 	}
 	return errors.Join(errs...)
+}
+
+// record keeps one run of a split load point for merge, in the output folder's
+// loadgen.ShardRecordsFile.
+func (r *runner) record(rec loadgen.ShardRecord) error {
+	if r.records == nil {
+		f, err := os.Create(filepath.Join(r.out, loadgen.ShardRecordsFile))
+		if err != nil {
+			return err
+		}
+		r.records = f
+	}
+	return loadgen.WriteShardRecord(r.records, rec)
 }
 
 // write writes one result line for the benchmark name (without "Benchmark").
@@ -311,13 +317,13 @@ func (r *runner) write(name string, ms []bench.Metric) error {
 	return r.w.Write(r.res)
 }
 
-func (r *runner) progress(model, prompt, what string) {
+func (r *runner) progress(model, c, what string) {
 	if r.bar == nil {
 		return
 	}
 	d := model
-	if prompt != "" {
-		d += " / " + prompt
+	if c != "" {
+		d += " / " + c
 	}
 	r.bar.Describe(d + " " + what)
 }

@@ -165,5 +165,5 @@ func TestRunBadConfig(t *testing.T) {
 	var ee *exitError
 	require.True(t, errors.As(err, &ee))
 	assert.Equal(t, 2, ee.code)
-	assert.Contains(t, err.Error(), "bench.yaml: line 5: field option not found")
+	assert.Contains(t, err.Error(), `bench.yaml:2: model "a": line 5: unknown key option`)
 }

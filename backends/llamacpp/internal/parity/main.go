@@ -30,7 +30,6 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/llamacpp"
 	"github.com/llmbench/llmbench/backends/ollama"
-	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/synth"
 )
 
@@ -120,10 +119,9 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		return fmt.Errorf("-flash %q: want auto, on or off", *flash)
 	}
 
-	seed := 42
-	opts := config.Options{MaxTokens: *tokens, Seed: &seed, Context: *ctxLen, Threads: *threads, Batch: *batch,
-		KeepAlive: config.Duration{Duration: 30 * time.Minute}}
-	m := config.Model{Name: "parity", Options: opts}
+	opts := backends.Options{MaxTokens: *tokens, Seed: 42, Context: *ctxLen, Threads: *threads, Batch: *batch,
+		KeepAlive: 30 * time.Minute}
+	m := backends.Spec{Name: "parity", Options: opts}
 
 	var engines []engine
 	var lc *llamacpp.Backend
@@ -349,17 +347,17 @@ func waitQuiet(ollamaPID int, quiet float64, max time.Duration) {
 type whole struct {
 	client *api.Client
 	name   string
-	opts   config.Options
+	opts   backends.Options
 }
 
 func (w *whole) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
 	stream := false
 	o := map[string]any{"temperature": w.opts.Temperature, "num_ctx": w.opts.Context, "num_predict": req.MaxTokens,
-		"seed": *w.opts.Seed, "num_thread": w.opts.Threads, "num_batch": w.opts.Batch}
+		"seed": w.opts.Seed, "num_thread": w.opts.Threads, "num_batch": w.opts.Batch}
 	r := &backends.Result{Sent: time.Now()}
 	var last api.GenerateResponse
 	err := w.client.Generate(ctx, &api.GenerateRequest{Model: w.name, Prompt: req.Prompt, Stream: &stream, Options: o,
-		KeepAlive: &api.Duration{Duration: w.opts.KeepAlive.Duration}}, func(g api.GenerateResponse) error { last = g; return nil })
+		KeepAlive: &api.Duration{Duration: w.opts.KeepAlive}}, func(g api.GenerateResponse) error { last = g; return nil })
 	r.Done = time.Now()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,64 @@
+package openai
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/ollama"
+)
+
+func init() { backends.Register("openai", engine{}) }
+
+type engine struct{}
+
+// Configure implements backends.Engine: the options of [Options], checked.
+func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error) {
+	var o Options
+	if err := decode(&o); err != nil {
+		return nil, err
+	}
+	switch o.Endpoint {
+	case "", "chat", "completions":
+	default:
+		return nil, fmt.Errorf("endpoint %q: want chat or completions", o.Endpoint)
+	}
+	if o.APIKeyEnv != "" && os.Getenv(o.APIKeyEnv) == "" {
+		return nil, fmt.Errorf("api_key_env names %s, which is empty or unset", o.APIKeyEnv)
+	}
+	if o.Host == "" || isSynthetic(spec) {
+		// Served by the suite's Ollama through /v1.
+		if err := ollama.CheckModel(spec, o.Host); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func isSynthetic(spec backends.Spec) bool {
+	_, ok := spec.Synthetic()
+	return ok
+}
+
+// Open implements backends.Engine. A model without a host, or a synthetic one, is
+// served by Ollama (the suite's server, or the host given) through its /v1 API.
+func (engine) Open(ctx context.Context, spec backends.Spec, env backends.Env) (backends.Backend, error) {
+	o, _ := spec.Engine.(Options)
+	if o.Host != "" && !isSynthetic(spec) {
+		return New(spec, o)
+	}
+	sv, err := ollama.Serve(ctx, env, spec, o.Host)
+	if err != nil {
+		return nil, err
+	}
+	o.Host = sv.URL.String()
+	served := spec
+	served.Model = sv.Name
+	b, err := New(served, o, WithProcessFinder(sv.PID))
+	if err != nil {
+		return nil, err
+	}
+	b.managed = sv.Managed
+	return b, nil
+}
