@@ -41,6 +41,7 @@ test: ollama vet lint chromium
 	LLMBENCH_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) test-llamacpp
 	$(MAKE) bench-smoke
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-slurm
 
 ## chromium: Debian's browser for the HTML report's browser test (apt-get as root, once)
@@ -70,6 +71,8 @@ bench-smoke:
 	$(GO) tool benchstat outputs/smoke/gotest.txt | tee outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-llama/prompt=hello' outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-gpt2/prompt=unicode' outputs/smoke/benchstat.txt
+	LLMBENCH_SMOKE_GOTEST=$(CURDIR)/outputs/smoke/gotest.txt LLMBENCH_SMOKE_DIR=$(CURDIR) LLMBENCH_SMOKE_CONFIG=testdata/tiny.yaml \
+		$(GO) test -count=1 -run '^TestDriversAgree$$' ./cmd/llmbench
 
 ## fuzz-smoke: every fuzz target for FUZZTIME each, one after another (Go fuzzes
 ## one target per invocation); the seed corpora in testdata/fuzz run in plain
@@ -85,6 +88,7 @@ fuzz-smoke:
 
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 lint:
 	$(GO) tool actionlint

@@ -113,7 +113,7 @@ func (c *GenerateCase) End() ([]Metric, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
-	out := Timing(rs)
+	out := Timing(rs, c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm)
 	if mem := c.Model.Memory; mem != nil {
 		peak, err := mem.Peak()
 		if err != nil {

@@ -30,7 +30,8 @@ type Suite struct {
 	// that cannot be measured here). Never benchmark output.
 	Notices io.Writer
 
-	mu       sync.Mutex
+	mu       sync.Mutex   // guards noticed and lastKeys
+	sharedMu sync.Mutex   // guards shared and order, held while one opens
 	gpu      memwatch.GPU // nil without an NVIDIA GPU
 	noticed  map[string]bool
 	shared   map[string]shared
@@ -70,8 +71,8 @@ func Open(ctx context.Context, cfg *config.Config, prompts []config.Prompt, noti
 // Close stops what the suite's engines started, last opened first, and GPU
 // measurement.
 func (s *Suite) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.sharedMu.Lock()
+	defer s.sharedMu.Unlock()
 	var errs []error
 	for _, k := range slices.Backward(s.order) {
 		if sh := s.shared[k]; sh.c != nil {
@@ -111,8 +112,8 @@ func (s *Suite) Settings(engine string) any { return s.Config.Settings[engine] }
 // Shared implements [backends.Env]. A failure to open is kept too: every model
 // that needs the resource fails with the same error, without trying again.
 func (s *Suite) Shared(key string, open func() (io.Closer, error)) (io.Closer, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.sharedMu.Lock()
+	defer s.sharedMu.Unlock()
 	if sh, ok := s.shared[key]; ok {
 		return sh.c, sh.err
 	}

@@ -9,7 +9,7 @@ cd "$root"
 OLLAMA_VERSION=${OLLAMA_VERSION:-v0.17.4}
 mkdir -p .carry
 go build -trimpath -ldflags="-s -w" -o .carry/llmbench ./cmd/llmbench
-CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o .carry/gpuproof ./memwatch/cmd/gpuproof
+CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o .carry/gpuproof ./tools/gpuproof
 strip -o .carry/ollama "${OLLAMA_BIN:-bin/ollama}"
 for f in llmbench gpuproof ollama; do xz -T2 -6 -f .carry/$f; done
 src="$(go env GOMODCACHE)/github.com/ollama/ollama@$OLLAMA_VERSION"

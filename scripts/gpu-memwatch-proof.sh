@@ -3,7 +3,7 @@
 # machine with an NVIDIA GPU, python3 and PyTorch. That machine needs no Go: build
 # the binary first where Go is, then carry bin/gpuproof along:
 #
-#   CGO_ENABLED=1 go build -o bin/gpuproof ./memwatch/cmd/gpuproof
+#   CGO_ENABLED=1 go build -o bin/gpuproof ./tools/gpuproof
 #   bash scripts/gpu-memwatch-proof.sh [gpuproof flags, e.g. -alloc 4294967296 -busy 2s]
 #
 # The log goes to stdout and to $OUT/gpu-memwatch-proof.txt ($OUT defaults to
@@ -15,7 +15,7 @@ bin=${GPUPROOF:-$root/bin/gpuproof}
 out=${OUT:-$root/outputs}
 
 if [ ! -x "$bin" ]; then
-  echo "no $bin: build it with CGO_ENABLED=1 go build -o bin/gpuproof ./memwatch/cmd/gpuproof" >&2
+  echo "no $bin: build it with CGO_ENABLED=1 go build -o bin/gpuproof ./tools/gpuproof" >&2
   exit 2
 fi
 mkdir -p "$out"

@@ -4,7 +4,7 @@
 #
 # It starts ./bin/ollama serve on a free 127.0.0.1 port with a private OLLAMA_MODELS,
 # registers the file with `ollama create -f Modelfile`, checks it with one curl
-# /api/generate, then runs backends/llamacpp/internal/parity, which loads the file
+# /api/generate, then runs tools/parity, which loads the file
 # in its own process and alternates generations between the two engines, and
 # prints a Markdown table of the engines' own prefill and decode rates. The server
 # is killed on exit.
@@ -44,7 +44,7 @@ export CGO_CXXFLAGS="-O3 -march=native"
 
 mkdir -p "$OUT"
 echo "building the driver" >&2
-go build -tags llamacpp -o "$OUT/parity" ./backends/llamacpp/internal/parity
+go build -tags llamacpp -o "$OUT/parity" ./tools/parity
 
 # The GGUF file, written by llmbench's synth package (kept if already there).
 gguf=$("$OUT/parity" -write "$MODEL" -dir "$MODELS_DIR")

@@ -222,7 +222,9 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 		if ctx.Err() != nil {
 			return
 		}
-		r.cases++
+		if !bench.IsStage(c) {
+			r.cases++
+		}
 		if err := r.runCase(ctx, m, c); err != nil {
 			r.fail(err, 1)
 		}

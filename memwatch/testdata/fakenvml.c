@@ -1,5 +1,5 @@
 // fakenvml.c is a stand-in for libnvidia-ml.so.1 with the few functions memwatch
-// calls, so that tests (and a dry run of cmd/gpuproof) exercise the real cgo and
+// calls, so that tests (and a dry run of tools/gpuproof) exercise the real cgo and
 // dlopen path without a GPU. One device; its processes are the files in
 // $FAKENVML_DIR (file name: pid, content: bytes of GPU memory); it draws 500 W
 // while $FAKENVML_DIR/busy exists and 80 W otherwise. Each process listing

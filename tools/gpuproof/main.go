@@ -3,7 +3,7 @@
 // Command gpuproof checks memwatch's GPU figures against known allocations, on a
 // machine with an NVIDIA GPU, python3 and PyTorch (Go is not needed there):
 //
-//	CGO_ENABLED=1 go build -o bin/gpuproof ./memwatch/cmd/gpuproof   # where Go is
+//	CGO_ENABLED=1 go build -o bin/gpuproof ./tools/gpuproof   # where Go is
 //	bin/gpuproof [-alloc 4294967296] [-busy 2s]                     # on the GPU machine
 //
 // It starts a Python process that allocates GPU memory with torch on command and

@@ -1,0 +1,92 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
+	"github.com/llmbench/llmbench/bench"
+	"github.com/llmbench/llmbench/config"
+	_ "github.com/llmbench/llmbench/engines"
+)
+
+// TestPrefixCacheRealEngine is issue 13's known answer on the real Ollama: Ollama
+// v0.17.4 serves a repeated prompt from its cache slot while its
+// prompt_eval_count still counts the whole prompt. In cold mode (the default)
+// every generation evaluates its whole prompt: the prefill of a 4N-token prompt
+// takes several times that of an N-token one, and a repeat does not drop to one
+// step. In warm mode the repeat's prefill and TTFT drop, and no prefill rate is
+// printed.
+func TestPrefixCacheRealEngine(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	ctx := context.Background()
+	cfg, err := config.Parse("prefix.yaml", []byte(fmt.Sprintf(`models_dir: %s
+ollama: {manage: always}
+models:
+  - {name: cold, backend: ollama, model: "synthetic:distilgpt2", options: {max_tokens: 2, threads: 2, context: 1024}}
+  - {name: warm, backend: ollama, model: "synthetic:distilgpt2", options: {max_tokens: 2, threads: 2, context: 1024, prefix_cache: warm}}
+`, ollamatest.ModelsDir())))
+	require.NoError(t, err)
+	s, err := bench.Open(ctx, cfg, nil, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	words := func(n int) config.Prompt {
+		return config.Prompt{ID: fmt.Sprint(n), Prompt: strings.Repeat(" the cat sat on a mat", n/6)}
+	}
+	short, long := words(96), words(384)
+	gen := func(c *bench.GenerateCase) *backends.Result {
+		r, err := c.Generate(ctx)
+		require.NoError(t, err)
+		return r
+	}
+	median := func(c *bench.GenerateCase) time.Duration {
+		var ds []time.Duration
+		for range 3 {
+			ds = append(ds, gen(c).Server.PromptEval)
+		}
+		slices.Sort(ds)
+		return ds[1]
+	}
+
+	cold, err := s.OpenModel(ctx, cfg.Models[0])
+	require.NoError(t, err)
+	cs, cl := cold.Case(short, 0), cold.Case(long, 0)
+	gen(cs) // the first generations of a fresh runner are slower
+	gen(cl)
+	ps, pl := median(cs), median(cl)
+	t.Logf("cold prefill: %v for %d words, %v for %d", ps, 96, pl, 384)
+	assert.Greater(t, float64(pl), 2*float64(ps), "cold: 4× the prompt, several times the prefill")
+	first, repeat := gen(cl), gen(cl)
+	assert.Greater(t, float64(repeat.Server.PromptEval), 0.5*float64(first.Server.PromptEval), "cold: a repeat evaluates the whole prompt again")
+	require.NoError(t, cold.Close())
+
+	warm, err := s.OpenModel(ctx, cfg.Models[1])
+	require.NoError(t, err)
+	defer warm.Close()
+	wl := warm.Case(long, 0)
+	first = gen(wl)
+	require.NoError(t, wl.Begin())
+	require.NoError(t, wl.Step(ctx))
+	ms, err := wl.End()
+	require.NoError(t, err)
+	repeat = gen(wl)
+	t.Logf("warm prefill: first %v (TTFT %v), repeat %v (TTFT %v)", first.Server.PromptEval, first.TTFT(), repeat.Server.PromptEval, repeat.TTFT())
+	assert.Less(t, float64(repeat.Server.PromptEval), 0.25*float64(first.Server.PromptEval), "warm: the cache serves the repeat")
+	assert.Less(t, repeat.TTFT(), first.TTFT(), "warm: the repeat's TTFT drops")
+	assert.Equal(t, first.PromptTokens, repeat.PromptTokens, "Ollama counts the cached prompt whole: why no rate is computed from it")
+	units := map[string]bool{}
+	for _, m := range ms {
+		units[m.Unit] = true
+	}
+	assert.True(t, units["ttft-ns/op"])
+	assert.False(t, units["prompt-tokens/s"], "warm: no prefill rate")
+	assert.False(t, units["server-prompt-tokens/s"], "warm: no prefill rate")
+}
