@@ -64,7 +64,11 @@ func Timing(rs []*backends.Result, cold bool) []Metric {
 		}
 		if r.Reasoning > 0 {
 			reasonN++
-			reason += r.ReasoningTokens
+			if r.ReasoningTokens > 0 {
+				reason += r.ReasoningTokens
+			} else {
+				reason += r.Reasoning // no engine count: one token per chunk
+			}
 			if r.Reasoning < len(r.Chunks) {
 				ttfo += r.Chunks[r.Reasoning].Sub(r.Sent)
 				ttfoN++
