@@ -1,9 +1,7 @@
 package loadgen
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -65,21 +63,9 @@ func newReport(p Point) *Report {
 	}
 }
 
-// Kind classifies a Generate error for Report.Errors: the error's own kind when it
-// has one (an ErrorKind() string method, as *openai.Error has), else "short" for
-// backends.ErrShort, "canceled" for a context error, else "other".
-func Kind(err error) string {
-	var k interface{ ErrorKind() string }
-	switch {
-	case errors.As(err, &k):
-		return k.ErrorKind()
-	case errors.Is(err, backends.ErrShort):
-		return "short"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "canceled"
-	}
-	return "other"
-}
+// Kind classifies a Generate error for Report.Errors: backends.ErrorKind, the
+// one classification every engine's errors share.
+func Kind(err error) string { return backends.ErrorKind(err) }
 
 // begin notes a request going out at sent, planned for planned.
 func (r *Report) begin(planned, sent time.Time) {

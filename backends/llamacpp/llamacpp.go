@@ -324,7 +324,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	res.Done = time.Now()
 	res.Server.Total = res.Done.Sub(res.Sent)
 	if exact && len(res.Chunks) != n {
-		return res, b.err("generate", backends.CheckLength(&backends.Result{OutputTokens: len(res.Chunks)}, n))
+		return res, b.err("generate", backends.CheckLength(&backends.Result{Chunks: res.Chunks, OutputTokens: len(res.Chunks)}, n))
 	}
 	return res, nil
 }

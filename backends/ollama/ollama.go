@@ -105,14 +105,11 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		chunks++
 		// Reasoning streams in thinking with an empty response; its tokens are
 		// generated tokens like the answer's (eval_count counts both).
-		if resp.Thinking != "" {
+		if resp.Thinking != "" || resp.Response != "" {
 			r.Chunks = append(r.Chunks, now)
-			if r.Reasoning == len(r.Chunks)-1 {
-				r.Reasoning++
+			if resp.Response == "" && r.Reasoning == len(r.Chunks)-1 {
+				r.Reasoning++ // a reasoning chunk before any answer
 			}
-		}
-		if resp.Response != "" {
-			r.Chunks = append(r.Chunks, now)
 			text.WriteString(resp.Response)
 		}
 		if resp.Done {

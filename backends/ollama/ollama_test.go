@@ -2,6 +2,7 @@ package ollama_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ollama/ollama/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -131,4 +133,42 @@ func TestStreamFaults(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "model crash: runner crashed")
 	})
+}
+
+// TestThinking is issue 13's thinking stream, scripted: Ollama's thinking parser
+// splits a model's output at its template's thinking tags, and a random-weight
+// model's steered output (whole words only, package synth) never emits them, so
+// the real engine cannot be made to think here on demand. 10 thinking messages with an empty response, then 2
+// answer tokens, 20 ms apart. Every one is a generated chunk (TTFT is the first
+// thinking token's), the first 10 are reasoning, the text is the answer's, and
+// think: false reaches the server.
+func TestThinking(t *testing.T) {
+	var got api.GenerateRequest
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&got))
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		for i := range 12 {
+			time.Sleep(20 * time.Millisecond)
+			if i < 10 {
+				fmt.Fprintf(w, `{"thinking":"t%d ","response":"","done":false}`+"\n", i)
+			} else {
+				fmt.Fprintf(w, `{"response":"a%d","done":false}`+"\n", i)
+			}
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprintln(w, `{"response":"","done":true,"done_reason":"length","eval_count":12,"prompt_eval_count":3}`)
+	}))
+	defer ts.Close()
+	u, _ := url.Parse(ts.URL)
+	think := false
+	r, err := ollama.New(u, "m", model("thinker", 12)).Generate(context.Background(), backends.Request{Prompt: "x", MaxTokens: 12, Think: &think})
+	require.NoError(t, err)
+	require.NotNil(t, got.Think)
+	assert.Equal(t, false, got.Think.Value, "think: false is sent")
+	assert.Len(t, r.Chunks, 12)
+	assert.Equal(t, 10, r.Reasoning)
+	assert.Equal(t, "a10a11", r.Text, "the answer only")
+	assert.Equal(t, 12, r.OutputTokens)
+	assert.Less(t, r.TTFT(), 100*time.Millisecond, "TTFT is the first thinking token's (≈20 ms), not the answer's (≈220 ms)")
+	assert.Greater(t, r.Chunks[r.Reasoning].Sub(r.Sent), 180*time.Millisecond)
 }

@@ -93,7 +93,7 @@ func TestSlurmArray(t *testing.T) {
 		for m := range ms {
 			models = append(models, m)
 		}
-		assert.Len(t, rows, 2, "both prompts: %v", rows)
+		assert.Len(t, rows, 3, "both prompts and the model's stage=load line: %v", rows)
 	}
 	slices.Sort(models)
 	assert.Equal(t, []string{"tiny-gpt2", "tiny-llama"}, models)
