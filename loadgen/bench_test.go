@@ -27,12 +27,20 @@ import (
 	"github.com/llmbench/llmbench/loadgen"
 )
 
-// TestServeFake starts a zero-delay scripted server. Run alone with
+// TestServeFake starts a zero-delay scripted server and checks that it streams
+// exactly the tokens asked for, which BenchmarkCeiling relies on. Run alone with
 // -httptest.serve=ADDR it serves on ADDR until killed (or the test binary's
-// -test.timeout); otherwise it just starts and stops one.
+// -test.timeout).
 func TestServeFake(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{})
-	srv.Close()
+	defer srv.Close()
+	r, err := backend(t, srv.URL).Generate(context.Background(), backends.Request{Prompt: "p", MaxTokens: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OutputTokens != 7 || len(r.Chunks) != 7 {
+		t.Errorf("%d tokens in %d chunks, want 7 in 7", r.OutputTokens, len(r.Chunks))
+	}
 }
 
 func cpuTime() time.Duration {
