@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,9 +120,12 @@ type Set struct {
 	ConfigKeys []string
 	// Units holds the metadata of `Unit … better=… assume=…` lines.
 	Units benchfmt.UnitMetadataMap
-	// Errors are the malformed lines, in input order.
+	// Errors are the malformed lines, in input order: those benchfmt cannot
+	// read, and results with a value that is not a finite number (the value
+	// is skipped).
 	Errors []*benchfmt.SyntaxError
-	// Results is the number of result lines read.
+	// Results is the number of result lines read, less those left without
+	// values.
 	Results int
 }
 
@@ -191,13 +195,13 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 	for sc.Scan() {
 		switch rec := sc.Result().(type) {
 		case *benchfmt.SyntaxError:
-			fmt.Fprintln(warn, rec)
-			e := *rec
-			s.Errors = append(s.Errors, &e)
+			s.malformed(warn, rec.FileName, rec.Line, rec.Msg)
 		case *benchfmt.UnitMetadata:
 			s.Units[rec.UnitMetadataKey] = rec
 		case *benchfmt.Result:
-			results = append(results, rec.Clone())
+			if res := s.check(rec, warn); res != nil {
+				results = append(results, res)
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -341,6 +345,35 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 	}
 	s.Metrics = sortMetrics(metricOrder)
 	return s, nil
+}
+
+// malformed records a malformed line in s.Errors and writes it to warn.
+func (s *Set) malformed(warn io.Writer, file string, line int, msg string) {
+	e := &benchfmt.SyntaxError{FileName: file, Line: line, Msg: msg}
+	fmt.Fprintln(warn, e)
+	s.Errors = append(s.Errors, e)
+}
+
+// check returns a copy of res fit to group, recording in s.Errors what it
+// leaves out. A value that is not a finite number (benchfmt reads "NaN" and
+// "Inf" as numbers) is skipped: no statistic of it means anything, and
+// benchmath's U test never returns on a NaN. A line left without values is
+// skipped whole; check returns nil for it.
+func (s *Set) check(res *benchfmt.Result, warn io.Writer) *benchfmt.Result {
+	file, line := res.Pos()
+	res = res.Clone()
+	res.Values = slices.DeleteFunc(res.Values, func(v benchfmt.Value) bool {
+		unit, val := asWritten(v)
+		if !math.IsNaN(val) && !math.IsInf(val, 0) && !math.IsNaN(v.Value) && !math.IsInf(v.Value, 0) {
+			return false
+		}
+		s.malformed(warn, file, line, fmt.Sprintf("%s: %v is not a finite number; value skipped", unit, val))
+		return true
+	})
+	if len(res.Values) == 0 {
+		return nil
+	}
+	return res
 }
 
 // asWritten is a value in the unit the benchmark wrote, before any tidying.
