@@ -122,10 +122,11 @@ type Set struct {
 	Units benchfmt.UnitMetadataMap
 	// Errors are the malformed lines, in input order: those benchfmt cannot
 	// read, and results with a value that is not a finite number (the value
-	// is skipped).
+	// is skipped) or a name key benchproc cannot project (the line is
+	// skipped).
 	Errors []*benchfmt.SyntaxError
-	// Results is the number of result lines read, less those left without
-	// values.
+	// Results is the number of result lines read, less those skipped: a
+	// line with an odd name key, or one left without values.
 	Results int
 }
 
@@ -192,6 +193,7 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 	// Pass 1: keep the results, move one-shot figures to stage lines, learn
 	// the name keys (the stage key last).
 	var results []*benchfmt.Result
+	keyOK := map[string]bool{}
 	for sc.Scan() {
 		switch rec := sc.Result().(type) {
 		case *benchfmt.SyntaxError:
@@ -199,7 +201,7 @@ func build(sc scanner, warn io.Writer) (*Set, error) {
 		case *benchfmt.UnitMetadata:
 			s.Units[rec.UnitMetadataKey] = rec
 		case *benchfmt.Result:
-			if res := s.check(rec, warn); res != nil {
+			if res := s.check(rec, warn, keyOK); res != nil {
 				results = append(results, res)
 			}
 		}
@@ -357,9 +359,11 @@ func (s *Set) malformed(warn io.Writer, file string, line int, msg string) {
 // check returns a copy of res fit to group, recording in s.Errors what it
 // leaves out. A value that is not a finite number (benchfmt reads "NaN" and
 // "Inf" as numbers) is skipped: no statistic of it means anything, and
-// benchmath's U test never returns on a NaN. A line left without values is
-// skipped whole; check returns nil for it.
-func (s *Set) check(res *benchfmt.Result, warn io.Writer) *benchfmt.Result {
+// benchmath's U test never returns on a NaN. A line with a name key that
+// benchproc cannot project (see projectable) is skipped whole, as is a line
+// left without values; check returns nil for those. keyOK caches projectable
+// by key.
+func (s *Set) check(res *benchfmt.Result, warn io.Writer, keyOK map[string]bool) *benchfmt.Result {
 	file, line := res.Pos()
 	res = res.Clone()
 	res.Values = slices.DeleteFunc(res.Values, func(v benchfmt.Value) bool {
@@ -370,10 +374,34 @@ func (s *Set) check(res *benchfmt.Result, warn io.Writer) *benchfmt.Result {
 		s.malformed(warn, file, line, fmt.Sprintf("%s: %v is not a finite number; value skipped", unit, val))
 		return true
 	})
+	for _, p := range splitResultName(res).parts {
+		k, _, ok := strings.Cut(p[1:], "=")
+		if !ok {
+			continue
+		}
+		if _, seen := keyOK[k]; !seen {
+			keyOK[k] = projectable(k)
+		}
+		if !keyOK[k] {
+			s.malformed(warn, file, line, fmt.Sprintf("name key %q is not one benchproc can project; line skipped", k))
+			return nil
+		}
+	}
 	if len(res.Values) == 0 {
 		return nil
 	}
 	return res
+}
+
+// projectable reports whether benchproc can project the name key k as the
+// one field "/k". Its projection syntax reads "(", ")", ":", "@", "," and
+// spaces as operators: "/(" does not parse, and "/a,b" parses as two fields,
+// so such a key would fail or garble the projection of every line.
+func projectable(k string) bool {
+	var parser benchproc.ProjectionParser
+	var filter benchproc.Filter
+	proj, err := parser.Parse("/"+k, &filter)
+	return err == nil && len(proj.Fields()) == 1 && proj.Fields()[0].Name == "/"+k
 }
 
 // asWritten is a value in the unit the benchmark wrote, before any tidying.

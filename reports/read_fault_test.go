@@ -10,20 +10,23 @@ import (
 )
 
 // TestParseOddKey checks that one result line whose name has a key benchproc
-// cannot project ("(", found by FuzzParse) costs that line only: the other
-// results are kept and the line is a malformed-line record, as benchfmt does
-// for lines it cannot read.
+// cannot project ("(", found by FuzzParse; "a,b", which it would read as two
+// fields) costs that line only: the other results are kept and the line is a
+// malformed-line record, as benchfmt does for lines it cannot read.
 func TestParseOddKey(t *testing.T) {
-	in := "BenchmarkGenerate/model=a/prompt=p 1 100 ns/op\nBenchmarkGenerate/(=x 1 100 ns/op\nBenchmarkGenerate/model=a/prompt=p 1 110 ns/op\n"
-	s, err := reports.Parse(strings.NewReader(in), "odd.txt", io.Discard)
-	if err != nil && strings.Contains(err.Error(), "sub-benchmark keys") {
-		t.Skip("known bug: " + err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Groups) != 1 || len(s.Groups[0].Samples["ns/op"]) != 2 || len(s.Errors) != 1 {
-		t.Errorf("groups %d, errors %d: want the two good lines in one group and one malformed line", len(s.Groups), len(s.Errors))
+	for _, key := range []string{"(", "a,b"} {
+		in := "BenchmarkGenerate/model=a/prompt=p 1 100 ns/op\nBenchmarkGenerate/" + key + "=x 1 100 ns/op\nBenchmarkGenerate/model=a/prompt=p 1 110 ns/op\n"
+		var warn strings.Builder
+		s, err := reports.Parse(strings.NewReader(in), "odd.txt", &warn)
+		if err != nil {
+			t.Fatalf("key %q: %v", key, err)
+		}
+		if len(s.Groups) != 1 || len(s.Groups[0].Samples["ns/op"]) != 2 || len(s.Errors) != 1 {
+			t.Errorf("key %q: groups %d, errors %d: want the two good lines in one group and one malformed line", key, len(s.Groups), len(s.Errors))
+		}
+		if !strings.Contains(warn.String(), "odd.txt:2: ") {
+			t.Errorf("key %q: warnings %q do not name odd.txt:2", key, warn.String())
+		}
 	}
 }
 
