@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -354,8 +355,10 @@ func (c *Config) check() error {
 		switch {
 		case o.MaxTokens < 0:
 			return fmt.Errorf("%s: options.max_tokens is %d: want at least 1", at, o.MaxTokens)
-		case o.Temperature < 0:
-			return fmt.Errorf("%s: options.temperature is %g: want 0 or more", at, o.Temperature)
+		case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
+			// YAML reads .nan and .inf as floats; neither is a sampling
+			// temperature, and NaN cannot be written as JSON.
+			return fmt.Errorf("%s: options.temperature is %g: want a finite number 0 or more", at, o.Temperature)
 		case o.Context < 0, o.Threads < 0, o.Batch < 0:
 			return fmt.Errorf("%s: options.context, threads and batch must not be negative", at)
 		}

@@ -15,10 +15,10 @@ func TestParseNonFiniteTemperature(t *testing.T) {
 		doc := "models:\n  - {name: a, backend: openai, model: m, options: {temperature: " + v + "}}\n"
 		_, err := config.Parse("t.yaml", []byte(doc))
 		if err == nil {
-			t.Skip("known bug: options.temperature " + v + " is accepted; fix proposed in the faults helper's requests")
+			t.Fatalf("temperature %s is accepted", v)
 		}
-		if !strings.Contains(err.Error(), "options.temperature") {
-			t.Errorf("temperature %s: error %q does not name options.temperature", v, err)
+		if !strings.Contains(err.Error(), "options.temperature") || !strings.HasPrefix(err.Error(), `t.yaml:2: model "a"`) {
+			t.Errorf("temperature %s: error %q does not name the file, line, model and options.temperature", v, err)
 		}
 	}
 }

@@ -76,10 +76,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted model %+v", m)
 			}
 			o := m.Spec.Options
-			if math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) {
-				t.Skip("known bug: options.temperature .nan/.inf is accepted (see TestParseNonFiniteTemperature)")
-			}
-			if o.MaxTokens < 1 || o.Context < 1 || o.Temperature < 0 || o.Threads < 0 || o.Batch < 0 || o.KeepAlive < 0 {
+			if o.MaxTokens < 1 || o.Context < 1 || o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) || o.Threads < 0 || o.Batch < 0 || o.KeepAlive < 0 {
 				t.Fatalf("model %q: resolved options out of range: %+v", m.Name, o)
 			}
 			if err := m.Load.Check(); err != nil {
