@@ -1,12 +1,17 @@
 package bench
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/loadgen"
+	"github.com/llmbench/llmbench/memwatch"
+	"github.com/llmbench/llmbench/metric"
 )
 
 // result builds a Result sent at t0 whose content chunks arrive at the given
@@ -128,4 +133,30 @@ func TestSanitize(t *testing.T) {
 		assert.Equal(t, want, Sanitize(in), "Sanitize(%q)", in)
 	}
 	assert.Equal(t, "model=a_b/prompt=q-1_", CaseName("a/b", "q-1"))
+}
+
+// TestEveryMetricIsKnown: every unit the suite prints is in package metric's one
+// table, which reports and the gate read (reports.KnownMetrics is made from it).
+func TestEveryMetricIsKnown(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := result(t0, []int{10, 20, 30, 40}, 50, 10, 4)
+	r.Reasoning, r.ReasoningTokens = 1, 1
+	r.Server = backends.ServerTimings{PromptEval: time.Millisecond, PromptEvalTokens: 10, Eval: time.Millisecond, EvalTokens: 3}
+	units := Timing([]*backends.Result{r}, true)
+	b := &fakeBackend{texts: []string{"a b", "a b"}, tokens: 4, alloc: 1}
+	c := testCase(&fakeGPU{c: memwatch.GPUCase{PeakVRAM: 1, EnergyJ: 1, AvgPowerW: 1}}, b, backends.PrefixWarm)
+	require.NoError(t, c.Begin())
+	require.NoError(t, c.Step(context.Background()))
+	require.NoError(t, c.Step(context.Background()))
+	ms, err := c.End()
+	require.NoError(t, err)
+	units = append(units, ms...)
+	units = append(units, testModel(nil, b, backends.PrefixCold).loadStage().ms...)
+	for _, u := range loadgen.MetricNames() {
+		units = append(units, Metric{Unit: u})
+	}
+	for _, m := range units {
+		_, ok := metric.Lookup(m.Unit)
+		assert.True(t, ok, "%s is printed but not in package metric", m.Unit)
+	}
 }

@@ -128,25 +128,34 @@ var LoadQuantiles = []struct {
 	{"ttft", "TTFT", []int{50, 90, 99}},
 	{"tpot", "TPOT", []int{50, 90, 99}},
 	{"itl", "ITL", []int{50, 90, 99}},
-	{"e2e", "Latency", []int{50, 90, 99}},
+	{"e2e", "E2E", []int{50, 90, 99}},
 	{"lag", "Schedule lag", []int{50, 99}},
 }
 
 // LoadQuantile is the unit of the q-th percentile of a load distribution.
 func LoadQuantile(name string, q int) string { return fmt.Sprintf("%s-p%d-ns", name, q) }
 
+// all is table with the load percentiles after the other load metrics.
 var all = func() []Info {
-	out := append([]Info(nil), table...)
+	var quantiles []Info
 	for _, d := range LoadQuantiles {
 		for _, q := range d.Qs {
 			u := LoadQuantile(d.Name, q)
-			if _, ok := find(out, u); ok {
+			if _, ok := find(table, u); ok {
 				continue // itl-p50-ns, itl-p99-ns are generation metrics too
 			}
-			out = append(out, Info{Unit: u, Title: fmt.Sprintf("%s p%d", d.Title, q), Better: Lower, Family: Load})
+			quantiles = append(quantiles, Info{Unit: u, Title: fmt.Sprintf("%s p%d", d.Title, q), Better: Lower, Family: Load})
 		}
 	}
-	return out
+	at := len(table)
+	for i, m := range table {
+		if m.Family == Load {
+			at = i + 1
+		}
+	}
+	out := append([]Info(nil), table[:at]...)
+	out = append(out, quantiles...)
+	return append(out, table[at:]...)
 }()
 
 func find(list []Info, unit string) (Info, bool) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/llmbench/llmbench/metric"
 )
 
 // A MetricInfo describes a metric llmbench knows by name.
@@ -28,60 +30,22 @@ type MetricInfo struct {
 	OneShot bool
 }
 
-// KnownMetrics lists llmbench's metrics in report order. Quality metrics have
-// no default direction: a change in them is a change in the text, which the
-// gate judges only when a `Unit … better=` line gives a direction (llmbench
-// run writes them), and never for synthetic models unless asked by name.
-var KnownMetrics = []MetricInfo{
-	{Unit: "ns/op", Title: "Latency", Better: -1},
-	{Unit: "ttft-ns/op", Title: "TTFT", Better: -1},
-	{Unit: "tpot-ns/op", Title: "TPOT", Better: -1},
-	{Unit: "itl-p50-ns", Title: "ITL p50", Better: -1},
-	{Unit: "itl-p99-ns", Title: "ITL p99", Better: -1},
-	{Unit: "tokens/s", Title: "Decode tokens/s", Better: +1},
-	{Unit: "prompt-tokens/s", Title: "Prompt tokens/s", Better: +1},
-	{Unit: "server-tokens/s", Title: "Server decode tokens/s", Better: +1},
-	{Unit: "server-prompt-tokens/s", Title: "Server prompt tokens/s", Better: +1},
-	{Unit: "gen-tokens/op", Title: "Output tokens"},
-	{Unit: "prompt-tokens/op", Title: "Prompt tokens"},
-	{Unit: "load-ns", Title: "Load time", Better: -1, OneShot: true},
-	{Unit: "peak-rss-B", Title: "Peak RAM", Better: -1},
-	{Unit: "rss-after-load-B", Title: "RAM after load", Better: -1, OneShot: true},
-	{Unit: "peak-vram-B", Title: "Peak GPU memory", Better: -1},
-	{Unit: "J/token", Title: "Energy per token", Better: -1},
-	// Average power has no direction: more power for less time can be the
-	// better run. Energy per token is what to minimise.
-	{Unit: "avg-power-W", Title: "Average power"},
-	// BenchmarkLoad's metrics, per load point (docs/load.md).
-	{Unit: "req/s", Title: "Requests/s", Better: +1},
-	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: +1},
-	{Unit: "error-rate", Title: "Error rate", Better: -1},
-	{Unit: "ttft-p50-ns", Title: "TTFT p50", Better: -1},
-	{Unit: "ttft-p90-ns", Title: "TTFT p90", Better: -1},
-	{Unit: "ttft-p99-ns", Title: "TTFT p99", Better: -1},
-	{Unit: "tpot-p50-ns", Title: "TPOT p50", Better: -1},
-	{Unit: "tpot-p90-ns", Title: "TPOT p90", Better: -1},
-	{Unit: "tpot-p99-ns", Title: "TPOT p99", Better: -1},
-	{Unit: "itl-p90-ns", Title: "ITL p90", Better: -1},
-	{Unit: "e2e-p50-ns", Title: "E2E p50", Better: -1},
-	{Unit: "e2e-p90-ns", Title: "E2E p90", Better: -1},
-	{Unit: "e2e-p99-ns", Title: "E2E p99", Better: -1},
-	{Unit: "lag-p50-ns", Title: "Schedule lag p50", Better: -1},
-	{Unit: "lag-p99-ns", Title: "Schedule lag p99", Better: -1},
-	{Unit: "out-words/op", Title: "Output words", Quality: true},
-	{Unit: "out-chars/op", Title: "Output characters", Quality: true},
-	{Unit: "ttr", Title: "TTR", Quality: true},
-	{Unit: "mattr", Title: "MATTR", Quality: true},
-	{Unit: "mtld", Title: "MTLD", Quality: true},
-	{Unit: "distinct1", Title: "Distinct-1", Quality: true},
-	{Unit: "distinct2", Title: "Distinct-2", Quality: true},
-	{Unit: "rep4", Title: "Rep-4", Quality: true},
-	{Unit: "max-rep-run", Title: "Max repeat run", Quality: true},
-	{Unit: "rouge-l", Title: "ROUGE-L", Quality: true},
-	{Unit: "chrf", Title: "chrF", Quality: true},
-	{Unit: "agreement", Title: "Agreement", Quality: true},
-	{Unit: "agreement-rouge-l", Title: "Agreement ROUGE-L", Quality: true},
-}
+// KnownMetrics lists llmbench's metrics in report order: package metric's one
+// table (metric.All), so reports know every metric the suite can print. Quality
+// metrics have no default direction here: a change in them is a change in the
+// text, which the gate judges only when a `Unit … better=` line gives a direction
+// (llmbench run writes them), and never for synthetic models unless asked by name.
+var KnownMetrics = func() []MetricInfo {
+	var out []MetricInfo
+	for _, m := range metric.All() {
+		mi := MetricInfo{Unit: m.Unit, Title: m.Title, Better: int(m.Better), OneShot: m.OneShot}
+		if m.Family == metric.Quality {
+			mi.Better, mi.Quality = 0, true
+		}
+		out = append(out, mi)
+	}
+	return out
+}()
 
 func knownMetric(unit string) (MetricInfo, int) {
 	for i, m := range KnownMetrics {
