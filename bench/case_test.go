@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/memwatch"
 )
 
@@ -220,4 +221,49 @@ func TestLlamaBenchMetrics(t *testing.T) {
 	ms, err := l.End()
 	require.NoError(t, err)
 	assert.Empty(t, ms)
+}
+
+// peakMemory is a memory watch whose peak is the largest size set since Reset.
+type peakMemory struct{ cur, peak uint64 }
+
+func (p *peakMemory) set(n uint64)             { p.cur = n; p.peak = max(p.peak, n) }
+func (p *peakMemory) Reset() error             { p.peak = p.cur; return nil }
+func (p *peakMemory) Peak() (uint64, error)    { return p.peak, nil }
+func (p *peakMemory) Current() (uint64, error) { return p.cur, nil }
+func (p *peakMemory) Close() error             { return nil }
+
+// sizedBackend sets the engine's memory at each generation: big for the first,
+// small after.
+type sizedBackend struct {
+	fakeBackend
+	mem *peakMemory
+	n   int
+}
+
+func (s *sizedBackend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
+	s.n++
+	if s.n == 1 {
+		s.mem.set(5 << 30)
+	} else {
+		s.mem.set(1 << 30)
+	}
+	return s.fakeBackend.Generate(ctx, req)
+}
+
+// TestLoadPeakCoversEveryRun: a load point's peak-rss-B covers all the runs of
+// its window (go test's b.Loop iterations), not only the last.
+func TestLoadPeakCoversEveryRun(t *testing.T) {
+	mem := &peakMemory{}
+	b := &sizedBackend{fakeBackend: fakeBackend{texts: []string{"a", "b", "c"}, tokens: 2}, mem: mem}
+	m := testModel(nil, nil, backends.PrefixCold)
+	m.Backend, m.Memory = b, mem
+	m.Config.Load = &loadgen.Spec{Requests: 1}
+	m.suite.Prompts = []config.Prompt{{ID: "p", Prompt: "x"}}
+	m.suite.Config = &config.Config{File: "l.yaml"}
+	cases, err := m.suite.loadCases(m)
+	require.NoError(t, err)
+	require.Len(t, cases, 1)
+	ms := metricMap(window(t, cases[0], 3))
+	assert.Equal(t, float64(5<<30), ms["peak-rss-B"], "the first run's peak counts")
+	assert.Equal(t, 3, b.n)
 }
