@@ -66,6 +66,10 @@ type Point struct {
 	Arrival        string
 	MaxConcurrency int
 	Seed           int64
+	// Offset delays every planned send of a constant-rate run: shard i of n of a
+	// split point (SplitPoint) starts i/R after shard 0, so the shards' streams
+	// interleave into one of rate R instead of sending n requests at once.
+	Offset time.Duration
 	// Requests and Duration bound the run; a run ends at whichever comes first.
 	// Both zero means DefaultRequests. After Duration no request is sent, and
 	// those in flight are waited for.
@@ -277,6 +281,7 @@ func runOpen(sendCtx context.Context, wg *sync.WaitGroup, p Point, start time.Ti
 
 // arrivals yields the planned send offsets of an open-loop run.
 type arrivals struct {
+	offset  time.Duration
 	rate    float64
 	poisson bool
 	rng     *rand.Rand
@@ -285,15 +290,16 @@ type arrivals struct {
 }
 
 func newArrivals(p Point) *arrivals {
-	a := &arrivals{rate: p.Rate, poisson: p.Arrival == ArrivalPoisson}
+	a := &arrivals{offset: p.Offset, rate: p.Rate, poisson: p.Arrival == ArrivalPoisson}
 	if a.poisson {
 		a.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368))
 	}
 	return a
 }
 
-// next returns the offset from the start of the next request: request 0 at 0,
-// then gaps of 1/rate (constant) or drawn from Exp(rate) (Poisson).
+// next returns the offset from the start of the next request: request 0 at the
+// point's Offset, then gaps of 1/rate (constant) or drawn from Exp(rate)
+// (Poisson).
 func (a *arrivals) next() time.Duration {
 	var t float64
 	if a.poisson {
@@ -303,7 +309,7 @@ func (a *arrivals) next() time.Duration {
 		t = float64(a.i) / a.rate
 	}
 	a.i++
-	return time.Duration(t * float64(time.Second))
+	return a.offset + time.Duration(t*float64(time.Second))
 }
 
 func (p *Point) check(nreqs int) error {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"time"
 )
 
 // SplitPoint returns shard i of n's part of the load point p, so n machines
 // together put p's load on a shared engine: concurrency C becomes C/n per shard
-// (the remainder to the first shards), rate R becomes R/n, a request count and a
+// (the remainder to the first shards), rate R becomes R/n (a constant one shifted
+// by i/R, Point.Offset, so the shards interleave), a request count and a
 // max_concurrency cap are divided like C, and the Poisson seed is derived from
 // p's seed, the plan (planHash, the same on every shard) and i, so every shard's
 // schedule is independent of the others' and the same on every rerun. The sum of
@@ -49,6 +51,11 @@ func SplitPoint(p Point, i, n int, planHash string) (Point, error) {
 		errs = append(errs, err)
 	case ModeRate:
 		q.Rate = p.Rate / float64(n)
+		if p.Arrival != ArrivalPoisson && p.Rate > 0 {
+			// Constant streams of R/n each, shard i shifted by i/R: together
+			// one stream of R.
+			q.Offset = time.Duration(float64(i) / p.Rate * float64(time.Second))
+		}
 		q.MaxConcurrency, err = share("max_concurrency", p.MaxConcurrency)
 		errs = append(errs, err)
 		h := fnv.New64a()

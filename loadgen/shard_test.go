@@ -215,6 +215,26 @@ func TestSplitPoint(t *testing.T) {
 	if len(seeds) != 3 {
 		t.Errorf("three shards share seeds: %v", seeds)
 	}
+	// Constant arrivals: the three shards' sends together are one stream of 9/s,
+	// evenly spaced (shard i starts i/9 s late), not three sends at once.
+	k := Point{Name: "rate=9", Mode: ModeRate, Rate: 9, Arrival: ArrivalConstant}
+	var sends []time.Duration
+	for i := range 3 {
+		q, err := SplitPoint(k, i, 3, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newArrivals(q)
+		for range 3 {
+			sends = append(sends, a.next())
+		}
+	}
+	slices.Sort(sends)
+	for j, d := range sends {
+		if want := time.Duration(float64(j) / 9 * float64(time.Second)); d < want-time.Microsecond || d > want+time.Microsecond {
+			t.Errorf("send %d at %v, want %v", j, d, want)
+		}
+	}
 	for _, bad := range []struct {
 		p    Point
 		i, n int
