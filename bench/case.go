@@ -114,11 +114,9 @@ func (c *GenerateCase) End() ([]Metric, error) {
 		return nil, nil
 	}
 	out := Timing(rs, c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm)
-	if mem := c.Model.Memory; mem != nil {
-		peak, err := mem.Peak()
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", c, err)
-		}
+	if peak, ok, err := c.Model.peakMemory(); err != nil {
+		return out, fmt.Errorf("%s: %w", c, err)
+	} else if ok {
 		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	out = append(out, gm...)
@@ -132,15 +130,39 @@ func (c *GenerateCase) End() ([]Metric, error) {
 	return append(out, c.quality(rs)...), nil
 }
 
-// resetMemory starts a new memory window.
+// resetMemory starts a new memory window. When the watched process has exited
+// since the last window, the window has no memory figure (absent, never the dead
+// process's), and the engine's next process is watched once it exists.
 func (m *Model) resetMemory() error {
+	m.refresh()
 	if m.Memory == nil {
 		return nil
 	}
 	if err := m.Memory.Reset(); err != nil {
+		if errors.Is(m.exited(err), memwatch.ErrExited) {
+			m.refresh()
+			if m.Memory != nil {
+				return m.Memory.Reset()
+			}
+			return nil
+		}
 		return fmt.Errorf("resetting the memory peak: %w", err)
 	}
 	return nil
+}
+
+// peakMemory ends a memory window: the peak since resetMemory, and whether there
+// is one. A process that exited during the window fails it once, with the cause;
+// the next window watches its successor.
+func (m *Model) peakMemory() (uint64, bool, error) {
+	if m.Memory == nil {
+		return 0, false, nil
+	}
+	peak, err := m.Memory.Peak()
+	if err != nil {
+		return 0, false, m.exited(err)
+	}
+	return peak, true, nil
 }
 
 // startGPU starts a GPU window for the case named what; false when there is none.

@@ -102,11 +102,9 @@ func (c *LoadCase) End() ([]Metric, error) {
 	for _, m := range c.total.Metrics() {
 		out = append(out, Metric{Unit: m.Name, Value: m.Value})
 	}
-	if mem := c.Model.Memory; mem != nil {
-		peak, err := mem.Peak()
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", c, err)
-		}
+	if peak, ok, err := c.Model.peakMemory(); err != nil {
+		return out, fmt.Errorf("%s: %w", c, err)
+	} else if ok {
 		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	return out, nil

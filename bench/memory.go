@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/memwatch"
@@ -40,4 +41,64 @@ func (s *Suite) watchMemory(ctx context.Context, m *Model) {
 	if cur, err := rss.Current(); err == nil {
 		m.AfterLoad = cur
 	}
+}
+
+// refresh finds the model's engine process again after the one watched exited
+// (a crash, the OOM killer, an unload and reload): the engine starts a new one on
+// the next request, and from then on cases measure it. It does nothing while the
+// watched process lives, or for a model never watched.
+func (m *Model) refresh() {
+	if !m.lost {
+		return
+	}
+	pf, ok := m.Backend.(backends.ProcessFinder)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pid, err := pf.EnginePID(ctx)
+	if err != nil {
+		// None yet: an engine starts its new process on the next request. Make
+		// it now, untimed, as OpenModel does, so the window that follows measures it.
+		if l, ok := m.Backend.(backends.Loader); ok {
+			_, err = l.Load(ctx)
+		} else {
+			o := m.Config.Spec.Options
+			_, err = m.Backend.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1, Seed: o.Seed, Think: o.Think})
+		}
+		if err == nil {
+			pid, err = pf.EnginePID(ctx)
+		}
+		if err != nil {
+			return
+		}
+	}
+	rss, err := memwatch.NewRSS(pid)
+	if err != nil {
+		return
+	}
+	m.Memory, m.pid, m.lost = rss, pid, false
+	m.suite.Notice("model %s: watching the engine's new process, pid %d", m.Config.Name, pid)
+}
+
+// exited handles an error of the memory watch: when the watched process exited,
+// the watch is dropped (once, with a notice) and refresh looks for its successor.
+// It returns err.
+func (m *Model) exited(err error) error {
+	if errors.Is(err, memwatch.ErrExited) && m.Memory != nil {
+		m.Memory.Close()
+		m.Memory, m.lost = nil, true
+		m.suite.Notice("model %s: the engine process (pid %d) exited: %v", m.Config.Name, m.pid, err)
+	}
+	return err
+}
+
+// PID returns the engine process whose memory the model's cases measure; 0 when
+// none is watched.
+func (m *Model) PID() int {
+	if m.Memory == nil {
+		return 0
+	}
+	return m.pid
 }

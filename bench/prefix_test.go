@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,4 +90,52 @@ models:
 	assert.True(t, units["ttft-ns/op"])
 	assert.False(t, units["prompt-tokens/s"], "warm: no prefill rate")
 	assert.False(t, units["server-prompt-tokens/s"], "warm: no prefill rate")
+}
+
+// TestRunnerKilledMidCase is issue 21's known answer on the real engine: the
+// runner that holds the model is killed during a generation. That case fails,
+// once, with the cause; Ollama starts a new runner, and the next case finds it
+// and measures normally (peak-rss-B of the new process).
+func TestRunnerKilledMidCase(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	ctx := context.Background()
+	cfg, err := config.Parse("kill.yaml", []byte(fmt.Sprintf(`models_dir: %s
+ollama: {manage: always}
+models:
+  - {name: tiny, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 1500, threads: 1, context: 2048}}
+`, ollamatest.ModelsDir())))
+	require.NoError(t, err)
+	s, err := bench.Open(ctx, cfg, nil, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	m, err := s.OpenModel(ctx, cfg.Models[0])
+	require.NoError(t, err)
+	defer m.Close()
+	old := m.PID()
+	require.Positive(t, old, "the runner is watched")
+
+	c := m.Case(config.Prompt{ID: "a", Prompt: "one two three"}, 0)
+	require.NoError(t, c.Begin())
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		syscall.Kill(old, syscall.SIGKILL)
+	}()
+	stepErr := c.Step(ctx)
+	require.Error(t, stepErr, "the case in flight fails")
+	t.Logf("killed case: %v", stepErr)
+	_, err = c.End()
+	t.Logf("its end: %v", err)
+
+	next := m.Case(config.Prompt{ID: "b", Prompt: "four five six", MaxTokens: 8}, 0)
+	require.NoError(t, next.Begin(), "the next case begins")
+	require.NoError(t, next.Step(ctx))
+	ms, err := next.End()
+	require.NoError(t, err)
+	units := map[string]float64{}
+	for _, x := range ms {
+		units[x.Unit] = x.Value
+	}
+	assert.Positive(t, units["peak-rss-B"], "the new runner is measured")
+	assert.NotEqual(t, old, m.PID(), "a new process")
+	assert.Positive(t, m.PID())
 }

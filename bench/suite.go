@@ -211,6 +211,7 @@ type Model struct {
 	RSSMethod string
 
 	suite *Suite
+	lost  bool         // the watched process exited; refresh looks for its successor
 	pid   int          // the engine process, 0 when unknown
 	gpu   memwatch.GPU // the suite's GPU, nil without one
 }
