@@ -3,6 +3,7 @@
 package memwatch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -331,7 +332,7 @@ func (r *gpuRun) othersText() string {
 	for p := range r.others {
 		pids = append(pids, p)
 	}
-	slices.SortFunc(pids, func(a, b uint32) int { return cmpUint(r.others[b], r.others[a]) })
+	slices.SortFunc(pids, func(a, b uint32) int { return cmp.Compare(r.others[b], r.others[a]) })
 	var b strings.Builder
 	b.WriteString(" (NVML listed pid")
 	for k, p := range pids {

@@ -2,6 +2,7 @@ package memwatch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -52,21 +53,11 @@ func FindDescendant(ctx context.Context, serverPID int, match func(args []string
 	}
 	best := slices.MaxFunc(runners, func(a, b procInfo) int {
 		if a.rss != b.rss {
-			return cmpUint(a.rss, b.rss)
+			return cmp.Compare(a.rss, b.rss)
 		}
-		return cmpUint(a.start, b.start)
+		return cmp.Compare(a.start, b.start)
 	})
 	return best.pid, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type procInfo struct {

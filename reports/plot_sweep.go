@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -50,7 +51,7 @@ func sweepCurves(rows []Row, key string) []curve {
 		for j := range idx {
 			idx[j] = j
 		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(c.xs[a], c.xs[b]) })
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(c.xs[a], c.xs[b]) })
 		rows, xs := make([]Row, len(idx)), make([]float64, len(idx))
 		for j, k := range idx {
 			rows[j], xs[j] = c.rows[k], c.xs[k]
@@ -58,16 +59,6 @@ func sweepCurves(rows []Row, key string) []curve {
 		c.rows, c.xs = rows, xs
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sweepAxis is the x-axis label of a sweep key.
