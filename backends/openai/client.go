@@ -287,6 +287,15 @@ func (b *Backend) Close() error {
 
 var errStall = errors.New("stalled")
 
+// What follows "data: [DONE]" is drained in the background (see drain) for
+// at most afterDoneGrace and afterDoneMax bytes.
+const (
+	afterDoneGrace = 100 * time.Millisecond
+	afterDoneMax   = 64 << 10
+)
+
+var errAfterDone = errors.New("response still open after data: [DONE]")
+
 // Generate streams one completion. On failure it returns an *Error together with
 // the partial Result read so far.
 func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
@@ -296,7 +305,12 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	}
 	body := b.body(req)
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	drained := false // drain owns the response body and cancel
+	defer func() {
+		if !drained {
+			cancel(nil)
+		}
+	}()
 	sr := &stampReader{}
 	if b.kstamps && kernelStamps {
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
@@ -320,7 +334,11 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	if err != nil {
 		return res, b.readError(ctx, err, 0)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		if !drained {
+			resp.Body.Close()
+		}
+	}()
 	w.touch(time.Now())
 	if resp.StatusCode != http.StatusOK {
 		snip, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
@@ -374,19 +392,16 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		}
 		return nil
 	}
-	for {
+	// The generation is complete at [DONE]: whatever the server does next
+	// (garbage, a response left open, lines that never end) must not hold
+	// or fail it, so the loop ends there and drain reads the rest.
+	eof := false
+	for !done {
 		line, err := lr.next()
 		now := sr.t
-		if done {
-			// The generation is complete at [DONE]. What follows is read to the end
-			// (so the connection can be reused) and ignored, a failure included.
-			if err != nil {
-				break
-			}
-			continue
-		}
 		if err != nil {
 			if err == io.EOF {
+				eof = true
 				if pending {
 					if err := dispatch(); err != nil {
 						return b.partial(res, &text, err)
@@ -429,6 +444,10 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 				Err: errors.New("not a server-sent events line")})
 		}
 	}
+	if done && !eof {
+		drained = true
+		go drain(resp.Body, cancel)
+	}
 	res.Text = text.String()
 	if !done {
 		return res, &Error{Model: b.spec.Name, Kind: KindNoDone, Line: lr.n, Err: errors.New("stream ended without data: [DONE]")}
@@ -445,6 +464,19 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		}
 	}
 	return res, nil
+}
+
+// drain reads and discards the rest of a response after its "data: [DONE]",
+// so that net/http, which reuses a connection only once its response body
+// was read to the end, can reuse it: a well-behaved server ends the response
+// at once. A server that keeps it open for afterDoneGrace, or sends more than
+// afterDoneMax bytes, is cut off: cancel ends the request and its connection.
+func drain(body io.ReadCloser, cancel context.CancelCauseFunc) {
+	t := time.AfterFunc(afterDoneGrace, func() { cancel(errAfterDone) })
+	io.Copy(io.Discard, io.LimitReader(body, afterDoneMax))
+	t.Stop()
+	body.Close()
+	cancel(nil)
 }
 
 func (b *Backend) partial(res *backends.Result, text *strings.Builder, err error) (*backends.Result, error) {
