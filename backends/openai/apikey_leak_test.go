@@ -73,21 +73,42 @@ func TestAPIKeyNeverShown(t *testing.T) {
 }
 
 // TestAPIKeyEchoedByServer checks that a key a misbehaving server sends back
-// in its error body (as some proxies do with the rejected header) is not
-// quoted in the error's snippet.
+// (as some proxies do with the rejected header) is not quoted in the error's
+// snippet: in an error body, in one where the key straddles the snippet's
+// cut (no prefix of it may show), and in an error event of the stream.
 func TestAPIKeyEchoedByServer(t *testing.T) {
 	env, key := plantKey(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprintf(w, `{"error":{"message":"invalid Authorization: %s"}}`, r.Header.Get("Authorization"))
-	}))
-	defer srv.Close()
-	b := faultBackend(t, openai.Options{Host: srv.URL, APIKeyEnv: env})
-	_, err := b.Generate(context.Background(), backends.Request{Prompt: "p", MaxTokens: 8, Seed: 1})
-	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
-		t.Fatalf("got %v, want an HTTP 401 error", err)
-	}
-	if strings.Contains(fmt.Sprintf("%v %+v", err, err), key) {
-		t.Skipf("known bug: the error quotes the key the server echoed: %v", err)
+	const prefix = `{"error":{"message":"invalid Authorization: `
+	for _, tc := range []struct {
+		name   string
+		status int
+		pad    int // bytes before the echoed header
+		want   string
+	}{
+		{"error body", http.StatusUnauthorized, 0, "HTTP 401"},
+		{"key across the snippet's cut", http.StatusUnauthorized, 188 - len(prefix) - len("Bearer "), "HTTP 401"},
+		{"error event", http.StatusOK, 0, "server-error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				msg := prefix + strings.Repeat("x", tc.pad) + r.Header.Get("Authorization") + `"}}`
+				if tc.status == http.StatusOK {
+					w.Header().Set("Content-Type", "text/event-stream")
+					fmt.Fprintf(w, "data: %s\n\n", msg)
+					return
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, msg)
+			}))
+			defer srv.Close()
+			b := faultBackend(t, openai.Options{Host: srv.URL, APIKeyEnv: env})
+			_, err := b.Generate(context.Background(), backends.Request{Prompt: "p", MaxTokens: 8, Seed: 1})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Bearer [") {
+				t.Fatalf("got %v, want a %s error with the key redacted", err, tc.want)
+			}
+			if strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, err), key[:len("sk-planted-")+1]) {
+				t.Errorf("the error quotes the key the server echoed: %v", err)
+			}
+		})
 	}
 }

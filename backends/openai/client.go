@@ -47,6 +47,7 @@ type Backend struct {
 	url      string // full endpoint URL
 	chat     bool
 	auth     string // "Bearer …" or ""
+	key      string // the API key, redacted from errors; "" for none
 	prefix   []byte // request body up to the per-request fields
 	suffix   []byte // extra_body members, each with a leading comma
 	override map[string]bool
@@ -175,6 +176,7 @@ func New(spec backends.Spec, o Options, opts ...Option) (*Backend, error) {
 			return fail("api_key_env names %s, which is empty or unset", m.APIKeyEnv)
 		}
 		b.auth = "Bearer " + key
+		b.key = key
 	}
 	if err := b.renderBody(); err != nil {
 		return fail("%v", err)
@@ -297,8 +299,14 @@ const (
 var errAfterDone = errors.New("response still open after data: [DONE]")
 
 // Generate streams one completion. On failure it returns an *Error together with
-// the partial Result read so far.
+// the partial Result read so far. No error shows the API key (see redact).
 func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
+	res, err := b.generate(ctx, req)
+	return res, b.redact(err)
+}
+
+// generate is Generate before its error is redacted.
+func (b *Backend) generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
 	res := &backends.Result{}
 	if req.MaxTokens > 0 {
 		res.Chunks = make([]time.Time, 0, req.MaxTokens)
@@ -341,9 +349,9 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	}()
 	w.touch(time.Now())
 	if resp.StatusCode != http.StatusOK {
-		snip, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
+		snip, _ := io.ReadAll(io.LimitReader(resp.Body, int64(snippetLen+len(b.key))))
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return res, &Error{Model: b.spec.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: snippet(bytes.TrimSpace(snip))}
+		return res, &Error{Model: b.spec.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: b.snippet(bytes.TrimSpace(snip))}
 	}
 
 	// Events are stamped with the time the read that completed them returned: one
@@ -373,10 +381,10 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 			return nil
 		}
 		if err := parseChunk(data, &c); err != nil {
-			return &Error{Model: b.spec.Name, Kind: KindMalformed, Line: dataLine, Snippet: snippet(data), Err: err}
+			return &Error{Model: b.spec.Name, Kind: KindMalformed, Line: dataLine, Snippet: b.snippet(data), Err: err}
 		}
 		if c.isError {
-			return &Error{Model: b.spec.Name, Kind: KindServer, Line: dataLine, Snippet: snippet(data)}
+			return &Error{Model: b.spec.Name, Kind: KindServer, Line: dataLine, Snippet: b.snippet(data)}
 		}
 		if len(c.content) > 0 {
 			res.Chunks = append(res.Chunks, dataTime)
@@ -438,9 +446,9 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		default:
 			if line[0] == '{' && parseChunk(line, &c) == nil && c.isError {
 				// Some servers write a bare JSON error into the stream.
-				return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindServer, Line: lr.n, Snippet: snippet(line)})
+				return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindServer, Line: lr.n, Snippet: b.snippet(line)})
 			}
-			return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindMalformed, Line: lr.n, Snippet: snippet(line),
+			return b.partial(res, &text, &Error{Model: b.spec.Name, Kind: KindMalformed, Line: lr.n, Snippet: b.snippet(line),
 				Err: errors.New("not a server-sent events line")})
 		}
 	}

@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -84,9 +86,51 @@ func (e *Error) ErrorKind() string { return string(e.Kind) }
 
 const snippetLen = 200
 
-func snippet(b []byte) string {
-	if len(b) > snippetLen {
-		b = b[:snippetLen]
+// redacted stands in for the API key in error text.
+const redacted = "[redacted]"
+
+// snippet returns up to snippetLen bytes of data as valid UTF-8, with the
+// API key redacted. The key is replaced before data is cut, so that a key
+// across the cut leaves no prefix of itself either: data should hold
+// snippetLen+len(b.key) bytes where it has them.
+func (b *Backend) snippet(data []byte) string {
+	if b.key != "" {
+		data = data[:min(len(data), snippetLen+len(b.key))]
+		data = bytes.ReplaceAll(data, []byte(b.key), []byte(redacted))
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	if len(data) > snippetLen {
+		data = data[:snippetLen]
+	}
+	return strings.ToValidUTF8(string(data), "\uFFFD")
+}
+
+// redact returns err with the API key replaced wherever its text would show
+// it: a server may echo the Authorization header it rejected (some proxies
+// do) into a body or stream line that the error quotes, or a cause may
+// quote it. A cause whose text holds the key is replaced by one of its
+// redacted text, which drops its chain: a key reached through errors.As
+// would leak as surely as one printed.
+func (b *Backend) redact(err error) error {
+	if b.key == "" || err == nil {
+		return err
+	}
+	leaks := func(s string) bool { return strings.Contains(s, b.key) }
+	scrub := func(s string) string { return strings.ReplaceAll(s, b.key, redacted) }
+	e, ok := err.(*Error)
+	if !ok {
+		if leaks(err.Error()) {
+			return errors.New(scrub(err.Error()))
+		}
+		return err
+	}
+	errLeaks := e.Err != nil && leaks(e.Err.Error())
+	if !errLeaks && !leaks(e.Snippet) {
+		return err
+	}
+	c := *e
+	c.Snippet = scrub(c.Snippet)
+	if errLeaks {
+		c.Err = errors.New(scrub(c.Err.Error()))
+	}
+	return &c
 }
