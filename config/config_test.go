@@ -73,6 +73,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad flash", "models:\n  - {name: a, backend: llamacpp, model: m.gguf, flash_attention: maybe}\n", `flash_attention "maybe": want auto, on or off`},
 		{"bad endpoint", "models:\n  - {name: a, backend: openai, model: m, host: http://x, endpoint: embed}\n", `endpoint "embed": want chat or completions`},
 		{"bad prefix cache", "models:\n  - {name: a, backend: ollama, model: m, options: {prefix_cache: hot}}\n", `options.prefix_cache is "hot": want cold or warm`},
+		{"think on openai", "models:\n  - {name: a, backend: openai, model: m, host: http://x, options: {think: false}}\n", "options.think: the openai engine sends no think switch"},
+		{"think on llamacpp", "models:\n  - {name: a, backend: llamacpp, model: m.gguf, options: {think: true}}\n", "options.think: the llamacpp engine has no thinking mode"},
 		{"bad think", "models:\n  - {name: a, backend: ollama, model: m, options: {think: maybe}}\n", "line 2: cannot unmarshal"},
 		{"section of an engine without one", "llamacpp: {x: 1}\nmodels:\n  - {name: a, backend: ollama, model: m}\n", "line 1: the llamacpp engine takes no top-level section"},
 		{"wrong type", "warmup: lots\nmodels: []\n", "line 1: cannot unmarshal"},

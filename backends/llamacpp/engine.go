@@ -2,6 +2,7 @@ package llamacpp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/llmbench/llmbench/backends"
@@ -41,6 +42,9 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	var o Options
 	if err := decode(&o); err != nil {
 		return nil, err
+	}
+	if spec.Options.Think != nil {
+		return nil, errors.New("options.think: the llamacpp engine has no thinking mode")
 	}
 	if _, err := o.options(); err != nil {
 		return nil, err

@@ -24,6 +24,11 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	default:
 		return nil, fmt.Errorf("endpoint %q: want chat or completions", o.Endpoint)
 	}
+	if spec.Options.Think != nil {
+		// Servers differ in how thinking is switched (vLLM and SGLang take
+		// chat_template_kwargs, others a field of their own): the user says it.
+		return nil, fmt.Errorf("options.think: the openai engine sends no think switch, since servers differ; set it in extra_body, e.g. {chat_template_kwargs: {enable_thinking: false}} for vLLM or SGLang")
+	}
 	if o.APIKeyEnv != "" && os.Getenv(o.APIKeyEnv) == "" {
 		return nil, fmt.Errorf("api_key_env names %s, which is empty or unset", o.APIKeyEnv)
 	}

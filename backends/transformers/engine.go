@@ -2,6 +2,7 @@ package transformers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/llmbench/llmbench/backends"
 )
@@ -16,6 +17,9 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	var o Options
 	if err := decode(&o); err != nil {
 		return nil, err
+	}
+	if spec.Options.Think != nil {
+		return nil, errors.New("options.think: the transformers engine has no thinking mode")
 	}
 	if _, err := checkLoad(spec, o, false); err != nil {
 		return nil, err
