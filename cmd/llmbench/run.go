@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,11 +78,12 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 
 	r := &runner{
-		suite: suite,
-		w:     benchfmt.NewWriter(io.MultiWriter(raw, stdout)),
-		res:   &benchfmt.Result{Iters: 1},
-		procs: runtime.GOMAXPROCS(0),
-		out:   cfg.Output,
+		suite:   suite,
+		w:       benchfmt.NewWriter(io.MultiWriter(raw, stdout)),
+		res:     &benchfmt.Result{Iters: 1},
+		procs:   runtime.GOMAXPROCS(0),
+		out:     cfg.Output,
+		rawPath: rawPath,
 	}
 	for _, kv := range bench.HostLines() {
 		setConfig(r.res, kv[0], kv[1])
@@ -90,7 +92,11 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		setConfig(r.res, kv[0], kv[1])
 	}
 	for _, line := range metric.UnitLines() {
-		fmt.Fprintln(raw, line)
+		// The first write: a full disk or an unwritable file fails here, before
+		// any engine starts.
+		if _, err := fmt.Fprintln(raw, line); err != nil {
+			return &exitError{code: 1, err: writeError(rawPath, err)}
+		}
 		fmt.Fprintln(stdout, line)
 	}
 	total := 0
@@ -107,7 +113,7 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			progressbar.OptionClearOnFinish())
 	}
 	for _, mc := range suite.Models() {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.writeErr != nil {
 			break
 		}
 		r.model(ctx, mc)
@@ -129,6 +135,9 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	if err := ctx.Err(); err != nil {
 		return &exitError{code: 130, err: fmt.Errorf("interrupted: the results so far are in %s", rawPath)}
+	}
+	if r.writeErr != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%w: the run stopped there; the results before it are in %s", r.writeErr, rawPath)}
 	}
 	if r.failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d cases failed (see above); the rest are in %s", r.failed, r.cases, rawPath)}
@@ -168,6 +177,8 @@ type runner struct {
 
 	cases, failed, results int
 	out                    string   // the output folder
+	rawPath                string   // bench.txt
+	writeErr               error    // the first failed write of a result; the run stops
 	records                *os.File // the split load runs' reports (loadgen.ShardRecordsFile)
 }
 
@@ -219,7 +230,7 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 		setConfig(r.res, kv[0], kv[1])
 	}
 	for _, c := range cases {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.writeErr != nil {
 			return
 		}
 		if !bench.IsStage(c) {
@@ -289,6 +300,16 @@ func (r *runner) runCase(ctx context.Context, m *bench.Model, c bench.Case) erro
 	return errors.Join(errs...)
 }
 
+// writeError names the file a failed write was to, once: an *fs.PathError names
+// it already.
+func writeError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("writing %s: %w", path, err)
+}
+
 // record keeps one run of a split load point for merge, in the output folder's
 // loadgen.ShardRecordsFile.
 func (r *runner) record(rec loadgen.ShardRecord) error {
@@ -316,7 +337,11 @@ func (r *runner) write(name string, ms []bench.Metric) error {
 	if r.bar != nil {
 		r.bar.Clear()
 	}
-	return r.w.Write(r.res)
+	if err := r.w.Write(r.res); err != nil {
+		r.writeErr = writeError(r.rawPath, err)
+		return r.writeErr
+	}
+	return nil
 }
 
 func (r *runner) progress(model, c, what string) {
