@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -138,4 +139,43 @@ models:
 	assert.Positive(t, units["peak-rss-B"], "the new runner is measured")
 	assert.NotEqual(t, old, m.PID(), "a new process")
 	assert.Positive(t, m.PID())
+}
+
+// TestManagedServerRestarted: the private Ollama server llmbench started is
+// killed after one model opened; the next model's open starts a new server, with
+// a notice, and measures on it.
+func TestManagedServerRestarted(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	ctx := context.Background()
+	cfg, err := config.Parse("restart.yaml", []byte(fmt.Sprintf(`models_dir: %s
+ollama: {manage: always}
+models:
+  - {name: one, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1}}
+  - {name: two, backend: ollama, model: "synthetic:tiny-gpt2", options: {max_tokens: 4, threads: 1}}
+`, ollamatest.ModelsDir())))
+	require.NoError(t, err)
+	var notes strings.Builder
+	s, err := bench.Open(ctx, cfg, nil, &notes)
+	require.NoError(t, err)
+	defer s.Close()
+	one, err := s.OpenModel(ctx, cfg.Models[0])
+	require.NoError(t, err)
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", one.PID()))
+	require.NoError(t, err)
+	var server int
+	_, err = fmt.Sscanf(string(stat[strings.LastIndexByte(string(stat), ')')+2:]), "%c %d", new(rune), &server)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(-server, syscall.SIGKILL), "the server's process group")
+	one.Close()
+
+	two, err := s.OpenModel(ctx, cfg.Models[1])
+	require.NoError(t, err, "a new server for the next model")
+	defer two.Close()
+	c := two.Case(config.Prompt{ID: "p", Prompt: "hello"}, 0)
+	require.NoError(t, c.Begin())
+	require.NoError(t, c.Step(ctx))
+	ms, err := c.End()
+	require.NoError(t, err)
+	assert.NotEmpty(t, ms)
+	assert.Contains(t, notes.String(), "exited; started a new one at")
 }

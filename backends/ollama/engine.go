@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/memwatch"
@@ -187,7 +188,8 @@ func Serve(ctx context.Context, env backends.Env, spec backends.Spec, host strin
 }
 
 // suiteServer returns the section's server: the one at its host when it answers
-// (srv nil), else a private one started once per suite.
+// (srv nil), else a private one started once per suite — and started again, with
+// a notice, when a model opens after it exited.
 func suiteServer(ctx context.Context, env backends.Env) (*Server, *url.URL, error) {
 	s, ok := env.Settings("ollama").(Settings)
 	if !ok {
@@ -197,6 +199,11 @@ func suiteServer(ctx context.Context, env backends.Env) (*Server, *url.URL, erro
 		}
 	}
 	host, _ := url.Parse(s.Host)
+	opts := ServerOptions{
+		Binary:    s.Binary,
+		ModelsDir: filepath.Join(env.ModelsDir(), "ollama"),
+		Env:       []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Parallel)},
+	}
 	c, err := env.Shared("ollama-server", func() (io.Closer, error) {
 		if s.Manage != "always" && Answers(ctx, host) {
 			env.Notice("using the Ollama server at %s", host)
@@ -205,27 +212,59 @@ func suiteServer(ctx context.Context, env backends.Env) (*Server, *url.URL, erro
 		if s.Manage == "never" {
 			return nil, fmt.Errorf("no Ollama server answers at %s, and ollama.manage is never: start one (ollama serve) or set manage: auto", host)
 		}
-		srv, err := StartServer(ctx, ServerOptions{
-			Binary:    s.Binary,
-			ModelsDir: filepath.Join(env.ModelsDir(), "ollama"),
-			Env:       []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Parallel)},
-		})
+		srv, err := StartServer(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("no Ollama server answers at %s and starting one failed: %w", host, err)
 		}
 		env.Notice("started a private Ollama server at %s (log %s)", srv.URL, srv.Log)
-		return srv, nil
+		return &managed{srv: srv}, nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	switch c := c.(type) {
-	case *Server:
-		return c, c.URL, nil
+	case *managed:
+		srv, err := c.alive(ctx, env, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return srv, srv.URL, nil
 	case external:
 		return nil, c.url, nil
 	}
 	return nil, nil, errors.New("ollama: the shared server is of an unknown kind")
+}
+
+// managed is the suite's private server, restarted when it has exited.
+type managed struct {
+	mu  sync.Mutex
+	srv *Server
+}
+
+// alive returns the private server, starting a new one when the last exited (a
+// crash, the OOM killer): a dead server costs the models in flight on it, not
+// the rest of the suite.
+func (m *managed) alive(ctx context.Context, env backends.Env, opts ServerOptions) (*Server, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.srv.Alive() {
+		return m.srv, nil
+	}
+	old := m.srv
+	old.Stop()
+	srv, err := StartServer(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("the private Ollama server at %s exited, and starting a new one failed: %w", old.URL, err)
+	}
+	m.srv = srv
+	env.Notice("the private Ollama server at %s exited; started a new one at %s (log %s)", old.URL, srv.URL, srv.Log)
+	return srv, nil
+}
+
+func (m *managed) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.srv.Stop()
 }
 
 // external is a server llmbench did not start: closing it does nothing.
