@@ -247,7 +247,7 @@ type managed struct {
 func (m *managed) alive(ctx context.Context, env backends.Env, opts ServerOptions) (*Server, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.srv.Alive() {
+	if m.srv.Alive() && Answers(ctx, m.srv.URL) {
 		return m.srv, nil
 	}
 	old := m.srv
