@@ -81,7 +81,7 @@ models:
 	require.NoError(t, err)
 	repeat = gen(wl)
 	t.Logf("warm prefill: first %v (TTFT %v), repeat %v (TTFT %v)", first.Server.PromptEval, first.TTFT(), repeat.Server.PromptEval, repeat.TTFT())
-	assert.Less(t, float64(repeat.Server.PromptEval), 0.5*float64(first.Server.PromptEval), "warm: the cache serves the repeat (one step when the machine is quiet; other engines on the cores can cost Ollama part of its slot)")
+	assert.Less(t, float64(repeat.Server.PromptEval), 0.5*float64(first.Server.PromptEval), "warm: the cache serves the repeat (one step, about 10 ms, on a quiet machine; 0.48 of the first was seen once with other test packages running)")
 	assert.Less(t, repeat.TTFT(), first.TTFT(), "warm: the repeat's TTFT drops")
 	assert.Equal(t, first.PromptTokens, repeat.PromptTokens, "Ollama counts the cached prompt whole: why no rate is computed from it")
 	units := map[string]bool{}
