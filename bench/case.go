@@ -28,11 +28,7 @@ type GenerateCase struct {
 
 // Case returns the case of prompt p on m, owing warm untimed generations.
 func (m *Model) Case(p config.Prompt, warm int) *GenerateCase {
-	n := m.Config.Spec.Options.MaxTokens
-	if p.MaxTokens > 0 {
-		n = p.MaxTokens
-	}
-	return &GenerateCase{Model: m, Prompt: p, MaxTokens: n, warm: warm}
+	return &GenerateCase{Model: m, Prompt: p, MaxTokens: request(m.Config.Spec.Options, p).MaxTokens, warm: warm}
 }
 
 // Name implements [Case]: prompt=P.
@@ -48,16 +44,22 @@ func (c *GenerateCase) String() string {
 // nonce of its own as the prompt's first tokens, so that no engine's prefix cache
 // serves any of the prompt (docs/metrics.md, "Prefix caches").
 func (c *GenerateCase) Request() backends.Request {
-	return request(c.Model.Config.Spec.Options, c.Prompt.Prompt, c.MaxTokens)
+	r := request(c.Model.Config.Spec.Options, c.Prompt)
+	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
+		r.Prompt = Nonce() + r.Prompt
+	}
+	return r
 }
 
-// request is the one place a generation's request is resolved from a model's
-// options; load generation salts its own requests (loadgen.WithSalt).
-func request(o backends.Options, prompt string, maxTokens int) backends.Request {
-	if o.PrefixCache != backends.PrefixWarm {
-		prompt = Nonce() + prompt
+// request is the one place a prompt's request is resolved from a model's
+// options: the prompt's max_tokens, else the model's; the seed; think. The cold
+// nonce is added per send (Request; loadgen.WithSalt for load runs).
+func request(o backends.Options, p config.Prompt) backends.Request {
+	n := o.MaxTokens
+	if p.MaxTokens > 0 {
+		n = p.MaxTokens
 	}
-	return backends.Request{Prompt: prompt, MaxTokens: maxTokens, Seed: o.Seed, Think: o.Think}
+	return backends.Request{Prompt: p.Prompt, MaxTokens: n, Seed: o.Seed, Think: o.Think}
 }
 
 // Nonce returns a fresh prefix that makes a prompt unlike any sent before, in

@@ -34,11 +34,7 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	o := m.Config.Spec.Options
 	reqs := make([]backends.Request, len(s.Prompts))
 	for i, p := range s.Prompts {
-		n := o.MaxTokens
-		if p.MaxTokens > 0 {
-			n = p.MaxTokens
-		}
-		reqs[i] = backends.Request{Prompt: p.Prompt, MaxTokens: n, Seed: o.Seed, Think: o.Think}
+		reqs[i] = request(o, p)
 	}
 	split := s.plan != nil && s.plan.Spec.SplitLoad && s.plan.Owner(m.Config.Name) == shard.All
 	out := make([]*LoadCase, len(points))

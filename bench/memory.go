@@ -61,13 +61,7 @@ func (m *Model) refresh() {
 	if err != nil {
 		// None yet: an engine starts its new process on the next request. Make
 		// it now, untimed, as OpenModel does, so the window that follows measures it.
-		if l, ok := m.Backend.(backends.Loader); ok {
-			_, err = l.Load(ctx)
-		} else {
-			o := m.Config.Spec.Options
-			_, err = m.Backend.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1, Seed: o.Seed, Think: o.Think})
-		}
-		if err == nil {
+		if _, err = m.load(ctx); err == nil {
 			pid, err = pf.EnginePID(ctx)
 		}
 		if err != nil {

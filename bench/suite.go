@@ -240,19 +240,12 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	out := &Model{Config: m, Backend: b, suite: s}
-	if l, ok := b.(backends.Loader); ok {
-		d, err := l.Load(ctx)
-		if err != nil {
-			b.Close()
-			return nil, fmt.Errorf("%s: loading: %w", where, err)
-		}
-		out.Load = d
-	} else if _, err := b.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1, Seed: m.Spec.Options.Seed, Think: m.Spec.Options.Think}); err != nil {
-		// The engine loads the model on its first request: make it now, so the
-		// engine process exists to be watched.
+	d, err := out.load(ctx)
+	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("%s: first request: %w", where, err)
+		return nil, fmt.Errorf("%s: loading: %w", where, err)
 	}
+	out.Load = d
 	if d, ok := b.(backends.Describer); ok {
 		desc, err := d.Describe(ctx)
 		if err != nil {
@@ -262,6 +255,19 @@ func (s *Suite) OpenModel(ctx context.Context, m config.Model) (*Model, error) {
 	}
 	s.watchMemory(ctx, out)
 	return out, nil
+}
+
+// load makes the engine load the model: its Loader, else a first one-token
+// request (engines that load on their first request), untimed, so that the
+// engine process exists to be watched. It returns the load time when the engine
+// measures one.
+func (m *Model) load(ctx context.Context) (time.Duration, error) {
+	if l, ok := m.Backend.(backends.Loader); ok {
+		return l.Load(ctx)
+	}
+	o := m.Config.Spec.Options
+	_, err := m.Backend.Generate(ctx, backends.Request{Prompt: "Hello", MaxTokens: 1, Seed: o.Seed, Think: o.Think})
+	return 0, err
 }
 
 // Close releases the model's engine and memory watch.
