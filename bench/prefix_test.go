@@ -179,3 +179,30 @@ models:
 	assert.NotEmpty(t, ms)
 	assert.Contains(t, notes.String(), "exited; started a new one at")
 }
+
+// TestUsersServerGoesAway: a user's own Ollama server (not started by llmbench)
+// that goes away between two models fails the next model with one clear error
+// naming it and the server; llmbench does not start one in its place.
+func TestUsersServerGoesAway(t *testing.T) {
+	srv := ollamatest.Start(t)
+	ctx := context.Background()
+	cfg, err := config.Parse("user.yaml", []byte(fmt.Sprintf(`models_dir: %s
+ollama: {host: %s, manage: never}
+models:
+  - {name: one, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1}}
+  - {name: two, backend: ollama, model: "synthetic:tiny-gpt2", options: {max_tokens: 4, threads: 1}}
+`, ollamatest.ModelsDir(), srv.URL)))
+	require.NoError(t, err)
+	s, err := bench.Open(ctx, cfg, nil, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	one, err := s.OpenModel(ctx, cfg.Models[0])
+	require.NoError(t, err)
+	one.Close()
+	require.NoError(t, srv.Stop())
+	_, err = s.OpenModel(ctx, cfg.Models[1])
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "user.yaml:5: model two: ")
+	assert.Contains(t, err.Error(), srv.URL.Host)
+	t.Log(err)
+}
