@@ -193,7 +193,7 @@ func parseBenchstatRow(rec []string, metric string, factor float64) (Delta, erro
 			if two {
 				n2, err2 = strconv.Atoi(b)
 			}
-			if err1 != nil || err2 != nil {
+			if err1 != nil || err2 != nil || n1 < 0 || n2 < 0 {
 				return d, fmt.Errorf("bad sample count %q", rec[6])
 			}
 			d.Old.N, d.New.N = n1, n2

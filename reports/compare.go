@@ -268,9 +268,10 @@ func minP(n1, n2 int) float64 {
 	if n1 == 0 || n2 == 0 {
 		return 1
 	}
-	c := 1.0 // C(n1+n2, n1)
-	for i := 1; i <= n1; i++ {
-		c = c * float64(n2+i) / float64(i)
+	k, n := min(n1, n2), max(n1, n2)
+	c := 1.0 // C(n1+n2, k), built up only as far as it decides the answer
+	for i := 1; i <= k && c <= 1e12; i++ {
+		c = c * float64(n+i) / float64(i)
 	}
 	return math.Min(1, 2/c)
 }
