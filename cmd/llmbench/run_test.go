@@ -165,11 +165,16 @@ func TestRunRealEngine(t *testing.T) {
 		assert.FileExists(t, filepath.Join(out, f), "llmbench run writes the report")
 	}
 
-	// No ollama process of this run is left.
+	// No ollama process of this run is left. Other packages' tests run engines
+	// at the same time: a process is this run's when it inherited this test's
+	// working directory (go test sets PWD to the package's folder).
+	cwd, err := os.Getwd()
+	require.NoError(t, err)
 	ps, _ := exec.Command("pgrep", "-f", "ollama").Output()
 	for _, pid := range strings.Fields(string(ps)) {
 		env, _ := os.ReadFile("/proc/" + pid + "/environ")
-		assert.NotContains(t, string(env), "llmbench-test-models", "ollama process %s of this run still running", pid)
+		mine := strings.Contains(string(env), "\x00PWD="+cwd+"\x00") || strings.HasPrefix(string(env), "PWD="+cwd+"\x00")
+		assert.False(t, mine && strings.Contains(string(env), "llmbench-test-models"), "ollama process %s of this run still running", pid)
 	}
 }
 
