@@ -59,6 +59,15 @@ func (s Spec) Synthetic() (preset string, ok bool) {
 	return "", false
 }
 
+// NoThink is the Configure check of an engine without a thinking mode: a model
+// that sets options.think is refused, naming the engine.
+func NoThink(spec Spec, engine string) error {
+	if spec.Options.Think != nil {
+		return fmt.Errorf("options.think: the %s engine has no thinking mode", engine)
+	}
+	return nil
+}
+
 // Options tune generation for one model. The configuration resolves every
 // default (config.Defaults), so engines see final values.
 type Options struct {

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -30,16 +31,11 @@ import (
 func TestPrefixCacheRealEngine(t *testing.T) {
 	ollamatest.NeedEngine(t)
 	ctx := context.Background()
-	cfg, err := config.Parse("prefix.yaml", []byte(fmt.Sprintf(`models_dir: %s
-ollama: {manage: always}
+	cfg, s := realSuite(t, "prefix.yaml", nil, `ollama: {manage: always}
 models:
   - {name: cold, backend: ollama, model: "synthetic:distilgpt2", options: {max_tokens: 2, threads: 2, context: 1024}}
   - {name: warm, backend: ollama, model: "synthetic:distilgpt2", options: {max_tokens: 2, threads: 2, context: 1024, prefix_cache: warm}}
-`, ollamatest.ModelsDir())))
-	require.NoError(t, err)
-	s, err := bench.Open(ctx, cfg, nil, nil)
-	require.NoError(t, err)
-	defer s.Close()
+`)
 	words := func(n int) config.Prompt {
 		return config.Prompt{ID: fmt.Sprint(n), Prompt: strings.Repeat(" the cat sat on a mat", n/6)}
 	}
@@ -100,15 +96,10 @@ models:
 func TestRunnerKilledMidCase(t *testing.T) {
 	ollamatest.NeedEngine(t)
 	ctx := context.Background()
-	cfg, err := config.Parse("kill.yaml", []byte(fmt.Sprintf(`models_dir: %s
-ollama: {manage: always}
+	cfg, s := realSuite(t, "kill.yaml", nil, `ollama: {manage: always}
 models:
   - {name: tiny, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 1500, threads: 1, context: 2048}}
-`, ollamatest.ModelsDir())))
-	require.NoError(t, err)
-	s, err := bench.Open(ctx, cfg, nil, nil)
-	require.NoError(t, err)
-	defer s.Close()
+`)
 	m, err := s.OpenModel(ctx, cfg.Models[0])
 	require.NoError(t, err)
 	defer m.Close()
@@ -147,17 +138,12 @@ models:
 func TestManagedServerRestarted(t *testing.T) {
 	ollamatest.NeedEngine(t)
 	ctx := context.Background()
-	cfg, err := config.Parse("restart.yaml", []byte(fmt.Sprintf(`models_dir: %s
-ollama: {manage: always}
+	var notes strings.Builder
+	cfg, s := realSuite(t, "restart.yaml", &notes, `ollama: {manage: always}
 models:
   - {name: one, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1}}
   - {name: two, backend: ollama, model: "synthetic:tiny-gpt2", options: {max_tokens: 4, threads: 1}}
-`, ollamatest.ModelsDir())))
-	require.NoError(t, err)
-	var notes strings.Builder
-	s, err := bench.Open(ctx, cfg, nil, &notes)
-	require.NoError(t, err)
-	defer s.Close()
+`)
 	one, err := s.OpenModel(ctx, cfg.Models[0])
 	require.NoError(t, err)
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", one.PID()))
@@ -186,16 +172,11 @@ models:
 func TestUsersServerGoesAway(t *testing.T) {
 	srv := ollamatest.Start(t)
 	ctx := context.Background()
-	cfg, err := config.Parse("user.yaml", []byte(fmt.Sprintf(`models_dir: %s
-ollama: {host: %s, manage: never}
+	cfg, s := realSuite(t, "user.yaml", nil, `ollama: {host: %s, manage: never}
 models:
   - {name: one, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1}}
   - {name: two, backend: ollama, model: "synthetic:tiny-gpt2", options: {max_tokens: 4, threads: 1}}
-`, ollamatest.ModelsDir(), srv.URL)))
-	require.NoError(t, err)
-	s, err := bench.Open(ctx, cfg, nil, nil)
-	require.NoError(t, err)
-	defer s.Close()
+`, srv.URL)
 	one, err := s.OpenModel(ctx, cfg.Models[0])
 	require.NoError(t, err)
 	one.Close()
@@ -205,4 +186,16 @@ models:
 	assert.Contains(t, err.Error(), "user.yaml:5: model two: ")
 	assert.Contains(t, err.Error(), srv.URL.Host)
 	t.Log(err)
+}
+
+// realSuite parses a configuration (its models_dir the tests' shared one, then
+// body, formatted with args) and opens its suite, closed when the test ends.
+func realSuite(t *testing.T, file string, notes io.Writer, body string, args ...any) (*config.Config, *bench.Suite) {
+	t.Helper()
+	cfg, err := config.Parse(file, []byte("models_dir: "+ollamatest.ModelsDir()+"\n"+fmt.Sprintf(body, args...)))
+	require.NoError(t, err)
+	s, err := bench.Open(context.Background(), cfg, nil, notes)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return cfg, s
 }

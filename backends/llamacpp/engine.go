@@ -2,7 +2,6 @@ package llamacpp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/llmbench/llmbench/backends"
@@ -43,8 +42,8 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	if err := decode(&o); err != nil {
 		return nil, err
 	}
-	if spec.Options.Think != nil {
-		return nil, errors.New("options.think: the llamacpp engine has no thinking mode")
+	if err := backends.NoThink(spec, "llamacpp"); err != nil {
+		return nil, err
 	}
 	if _, err := o.options(); err != nil {
 		return nil, err

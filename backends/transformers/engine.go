@@ -2,7 +2,6 @@ package transformers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/llmbench/llmbench/backends"
 )
@@ -18,8 +17,8 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	if err := decode(&o); err != nil {
 		return nil, err
 	}
-	if spec.Options.Think != nil {
-		return nil, errors.New("options.think: the transformers engine has no thinking mode")
+	if err := backends.NoThink(spec, "transformers"); err != nil {
+		return nil, err
 	}
 	if _, err := checkLoad(spec, o, false); err != nil {
 		return nil, err
