@@ -9,16 +9,20 @@
 #   bash scripts/gpu-ollama.sh
 #
 # It lays out bin/, builds the CUDA backend (scripts/build-ollama-cuda.sh), runs
-# configs/gpu-ollama.yaml on the GPU and configs/gpu-ollama-cpu.yaml on the CPU of
-# the same machine, and leaves everything in $OUT (default outputs/gpu-out):
-# log.txt, outputs.tgz (both runs' bench.txt, CSV, summaries, plots) and the server
-# log lines that say where each model's layers went.
+# configs/gpu-llamacpp.yaml (the in-process llama.cpp engine on that backend, the
+# same GGUF files), configs/gpu-ollama.yaml on the GPU and configs/gpu-ollama-cpu.yaml
+# on the CPU of the same machine, each under a time limit (LLAMACPP_S, GPU_S, CPU_S
+# seconds; 0 skips a run), and leaves everything in $OUT (default outputs/gpu-out):
+# log.txt, each run's output folder (bench.txt, CSV, summaries, plots, report.html),
+# outputs.tgz of them all, and the server log lines that say where each model's
+# layers went (the in-process engine says it in its llamacpp-gpu-layers lines).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 OUT=${OUT:-$root/outputs/gpu-out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/log.txt") 2>&1
+LLAMACPP_S=${LLAMACPP_S:-200}
 GPU_S=${GPU_S:-300}
 CPU_S=${CPU_S:-150}
 
@@ -31,11 +35,18 @@ bash scripts/build-ollama-cuda.sh || exit 1
 echo "CUDA backend built in $((SECONDS - t0))s"
 export LLMBENCH_OLLAMA="$root/bin/ollama"
 
-# SIGINT on time-out: llmbench stops, keeps what it measured and writes the report.
-timeout -s INT -k 20 "$GPU_S" bin/llmbench run -q --config configs/gpu-ollama.yaml
-echo "gpu run: exit $?"
+# run NAME LIMIT_S: configs/NAME.yaml under a time limit; SIGINT on time-out, so
+# llmbench stops, keeps what it measured and writes the report.
+run() {
+  (($2 > 0)) || { echo "$1: skipped"; return; }
+  local t=$SECONDS
+  timeout -s INT -k 20 "$2" bin/llmbench run -q --config "configs/$1.yaml"
+  echo "$1 run: exit $? in $((SECONDS - t))s"
+  [ -d "outputs/$1" ] && cp -r "outputs/$1" "$OUT/"
+}
+run gpu-llamacpp "$LLAMACPP_S"
+run gpu-ollama "$GPU_S"
 grep -hE "offloaded|inference compute|library=" models/ollama/ollama.log | head -40 > "$OUT/ollama-offload.txt"
-timeout -s INT -k 20 "$CPU_S" bin/llmbench run -q --config configs/gpu-ollama-cpu.yaml
-echo "cpu run: exit $?"
-tar czf "$OUT/outputs.tgz" outputs/gpu-ollama outputs/gpu-ollama-cpu
+run gpu-ollama-cpu "$CPU_S"
+tar czf "$OUT/outputs.tgz" outputs/gpu-llamacpp outputs/gpu-ollama outputs/gpu-ollama-cpu 2>/dev/null
 ls -la "$OUT"

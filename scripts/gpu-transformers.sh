@@ -10,6 +10,9 @@
 #   smoke     the worker alone: load distilgpt2, 8 tokens      -> $OUT/smoke.jsonl
 #   baseline  plain model.generate vs the worker's loop, per model (GPU, and
 #             distilgpt2 on the CPU)                          -> $OUT/baseline.jsonl
+#   check     bin/generatecheck: llmbench's decode rate (decode: generate) against
+#             plain model.generate, interleaved, CHECK_REPEATS pairs per model
+#                                                             -> $OUT/generate-check.jsonl
 #   gpu       bin/llmbench run --config configs/gpu.yaml       -> outputs/gpu
 #   gobench   bin/transformers.test's BenchmarkRealWorker on cuda, only when that
 #             binary was built (go test -c -o bin/transformers.test
@@ -39,11 +42,12 @@ PY=${LLMBENCH_PYTHON:-python3}
 export LLMBENCH_PYTHON=$PY
 DEADLINE_S=${DEADLINE_S:-540}
 BASELINE_REPEATS=${BASELINE_REPEATS:-5}
+CHECK_REPEATS=${CHECK_REPEATS:-7}
 SKIP=${SKIP:-}
 WORKER=backends/transformers/worker.py
 LLMBENCH=bin/llmbench
 tmp=$(mktemp -d /tmp/llmbench-gpu.XXXXXX)
-export OUT PY BASELINE_REPEATS WORKER LLMBENCH tmp
+export OUT PY BASELINE_REPEATS CHECK_REPEATS WORKER LLMBENCH tmp
 start=$SECONDS
 status=()
 
@@ -51,7 +55,7 @@ echo "gpu-transformers.sh at $(date -u +%FT%TZ) in $root, OUT=$OUT, deadline ${D
 
 # Binaries come in bin/, or xz-compressed in .carry/ (scripts/gpu-bundle.sh).
 mkdir -p bin
-for f in llmbench transformers.test; do
+for f in llmbench generatecheck transformers.test; do
   if [[ ! -x bin/$f && -f .carry/$f.xz ]]; then
     xz -dc ".carry/$f.xz" > "bin/$f" && chmod +x "bin/$f" && echo "unpacked .carry/$f.xz to bin/$f"
   fi
@@ -192,6 +196,19 @@ for name, dev, dt, n in runs:
   drive_worker "$OUT/baseline.jsonl" < "$tmp/baseline-requests.jsonl"
 }
 
+generate_check() {
+  local prompt
+  prompt=$("$PY" -c '
+import json
+for line in open("data/prompts.jsonl"):
+    line = line.strip()
+    if line and not line.startswith(("#", "//")) and json.loads(line).get("id") == "story":
+        print(json.loads(line)["prompt"])
+')
+  bin/generatecheck -models distilgpt2,gpt2-medium,opt-1.3b -device cuda -dtype float16 -tokens 128 \
+    -repeats "$CHECK_REPEATS" -prompt "$prompt" | tee "$OUT/generate-check.jsonl"
+}
+
 llmbench_run() {
   if [[ ! -x $LLMBENCH ]]; then
     echo "no $LLMBENCH: build it with 'GOOS=linux GOARCH=amd64 go build -o bin/llmbench ./cmd/llmbench' and carry bin/llmbench"
@@ -245,11 +262,12 @@ PYEOF
   cat "$OUT/summary.txt"
 }
 
-export -f env_info drive_worker smoke baseline llmbench_run gobench
+export -f env_info drive_worker smoke baseline generate_check llmbench_run gobench
 
 stage env 60 env_info
 stage smoke 90 smoke
 stage baseline 150 baseline
+stage check 200 generate_check
 stage gpu 240 llmbench_run configs/gpu.yaml
 stage gobench 150 gobench
 stage cpu 200 llmbench_run configs/gpu-cpu.yaml

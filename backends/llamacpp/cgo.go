@@ -93,13 +93,20 @@ type logTail struct {
 	mu   sync.Mutex
 	keep bool // the last message was a warning or an error (for CONT pieces)
 	buf  []byte
+	all  []byte // every message since reset, up to logAllMax, for parseOffload
 }
 
-const logTailMax = 2048
+const (
+	logTailMax = 2048
+	logAllMax  = 64 << 10
+)
 
 func (l *logTail) add(level int, s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.all)+len(s) <= logAllMax {
+		l.all = append(l.all, s...)
+	}
 	if level != logCont {
 		l.keep = level == logWarn || level == logErr
 	}
@@ -116,7 +123,15 @@ func (l *logTail) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = l.buf[:0]
+	l.all = l.all[:0]
 	l.keep = false
+}
+
+// loadText returns every message since reset: a load's whole log.
+func (l *logTail) loadText() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.all)
 }
 
 // text returns the kept lines, joined with "; ".

@@ -32,7 +32,9 @@ type Backend struct {
 	synthetic bool
 
 	threads, nBatch int
+	gpuLayers       int
 	load            time.Duration
+	offload         offload // what llama.cpp said it put on a GPU
 
 	mu       sync.Mutex
 	closed   bool
@@ -95,13 +97,17 @@ func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Ba
 		b.nBatch = 512
 	}
 	b.nBatch = min(b.nBatch, nCtx) // as Ollama does
+	if m.Options.GPULayers != nil {
+		b.gpuLayers = max(*m.Options.GPULayers, 0)
+	}
 
-	initOnce.Do(llama.BackendInit)
+	initOnce.Do(backendInit)
 	loadMu.Lock()
 	defer loadMu.Unlock()
 	logs.reset()
 	start := time.Now()
-	b.model, err = llama.LoadModelFromFile(path, llama.ModelParams{UseMmap: b.set.mmap})
+	b.model, err = llama.LoadModelFromFile(path, llama.ModelParams{UseMmap: b.set.mmap, NumGpuLayers: b.gpuLayers})
+	b.offload = parseOffload(logs.loadText())
 	if err != nil {
 		return nil, b.err("load", b.withLog(fmt.Errorf("llama.cpp could not load %s", path)))
 	}
@@ -142,6 +148,22 @@ func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Ba
 		return nil, b.err("load", err)
 	}
 	return b, nil
+}
+
+// backendInit loads ggml's backends once per process. Where OLLAMA_LIBRARY_PATH
+// is unset, it names the GPU backends laid out next to this executable
+// ([libraryPath]) for the load only, so the servers this process starts later
+// do not inherit it.
+func backendInit() {
+	if _, set := os.LookupEnv("OLLAMA_LIBRARY_PATH"); !set {
+		if exe, err := os.Executable(); err == nil {
+			if p := libraryPath(exe); p != "" {
+				os.Setenv("OLLAMA_LIBRARY_PATH", p)
+				defer os.Unsetenv("OLLAMA_LIBRARY_PATH")
+			}
+		}
+	}
+	llama.BackendInit()
 }
 
 // withLog appends llama.cpp's warnings and errors since the load began to err.
@@ -211,7 +233,8 @@ func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
 	return backends.Description{
 		Engine: "llama.cpp (ollama " + ollamaVersion() + ", in-process)",
 		Arch:   b.info.Arch, Params: b.info.Params, Quant: b.info.Quant, Size: b.info.Size,
-		Synthetic: b.synthetic, Device: "cpu",
+		Synthetic: b.synthetic, Device: b.offload.device(),
+		Extra: [][2]string{{"llamacpp-gpu-layers", b.offload.String()}},
 	}, nil
 }
 

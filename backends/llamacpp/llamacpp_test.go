@@ -166,6 +166,7 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, backends.Description{
 		Engine: "llama.cpp (ollama v0.17.4, in-process)",
 		Arch:   "llama", Params: sp.Params(), Quant: "F16", Size: sp.Size(), Device: "cpu",
+		Extra: [][2]string{{"llamacpp-gpu-layers", "none (no GPU backend loaded)"}},
 	}, d)
 	pid, err := b.EnginePID(ctx)
 	require.NoError(t, err)
@@ -176,6 +177,22 @@ func TestDescribe(t *testing.T) {
 	d2, err := b.Load(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, d2)
+}
+
+// TestGPULayersWithoutGPU: gpu_layers reaches llama.cpp, and on a build without
+// a GPU backend the model loads on the CPU and says so. On a GPU machine the
+// same option is proven by the committed H200 results (llamacpp-gpu-layers).
+func TestGPULayersWithoutGPU(t *testing.T) {
+	all := 99
+	b := open(t, "tiny-llama", backends.Options{GPULayers: &all})
+	assert.Equal(t, all, b.gpuLayers)
+	d, err := b.Describe(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "cpu", d.Device)
+	assert.Equal(t, [][2]string{{"llamacpp-gpu-layers", "none (no GPU backend loaded)"}}, d.Extra)
+	r, err := b.Generate(context.Background(), backends.Request{Prompt: prompt, MaxTokens: 4})
+	require.NoError(t, err)
+	assert.Equal(t, 4, r.OutputTokens)
 }
 
 func TestLoadMissing(t *testing.T) {

@@ -23,8 +23,9 @@ type BaselineRequest struct {
 	Warmup *int
 }
 
-// Baseline is plain model.generate timed inside the worker, with the worker's own
-// decode loop timed the same way (without streaming), for one prompt. Compare a
+// Baseline is plain model.generate timed inside the worker, with the worker's
+// configured decoding (Options.Decode: generate with its streamer, or the loop)
+// timed the same way (without streaming to llmbench), for one prompt. Compare a
 // measured decode rate, (n−1)/[backends.Result.DecodeTime], with
 // DecodeTokensPerSecond: the gap is what the streaming loop and the pipe cost.
 type Baseline struct {
@@ -35,7 +36,7 @@ type Baseline struct {
 	// TokensPerSecond is OutputTokens / Generate; DecodeTokensPerSecond is
 	// (OutputTokens − 1) / (Generate − Generate1), zero when that is not positive.
 	TokensPerSecond, DecodeTokensPerSecond float64
-	// Loop and LoopFirst are the medians of the worker's own loop: whole time, and
+	// Loop and LoopFirst are the medians of the configured decoding: whole time, and
 	// time to the first token. LoopTokensPerSecond and LoopDecodeTokensPerSecond
 	// are defined as above.
 	Loop, LoopFirst                                time.Duration

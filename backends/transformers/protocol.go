@@ -10,6 +10,7 @@ type loadRequest struct {
 	Model   string `json:"model"`
 	DType   string `json:"dtype,omitempty"`
 	Device  string `json:"device,omitempty"`
+	Decode  string `json:"decode,omitempty"`
 	Threads int    `json:"threads,omitempty"`
 	Seed    int    `json:"seed"`
 }
@@ -80,6 +81,7 @@ type loadReply struct {
 	Vocab           int     `json:"vocab"`
 	MaxPositions    int     `json:"max_positions"`
 	Tokenizer       string  `json:"tokenizer"`
+	Decode          string  `json:"decode"`
 	MemoryAllocated *int64  `json:"memory_allocated"`
 }
 

@@ -123,6 +123,8 @@ type Info struct {
 	Threads int
 	// Tokenizer is the tokenizer's class, or "bytes+4" for synthetic models.
 	Tokenizer string
+	// Decode is how the worker makes tokens: generate or loop (Options.Decode).
+	Decode string
 	// Torch, Transformers and Python are the worker's library versions.
 	Torch, Transformers, Python string
 	// Load is the worker's time to build or read the model and place it on the
@@ -210,7 +212,18 @@ type Options struct {
 	// DType is float32, float16 or bfloat16 (default float32 on cpu, float16 on
 	// cuda).
 	DType string `yaml:"dtype"`
+	// Decode is how tokens are made: "generate" (the default) times
+	// model.generate, what users run, with a streamer stamping each token as it
+	// reaches the host; "loop" is the worker's own loop of one forward pass per
+	// token over the KV cache (greedy or softmax sampling, no logits processors).
+	Decode string `yaml:"decode"`
 }
+
+// The values of Options.Decode.
+const (
+	DecodeGenerate = "generate"
+	DecodeLoop     = "loop"
+)
 
 // New starts a worker and loads the model of spec in it. spec.Model is a Hub id, a
 // local folder or "synthetic:NAME" (see [Presets]; "synthetic:NAME:DTYPE" sets the
@@ -263,7 +276,14 @@ func (b *Backend) loadRequest() (loadRequest, error) {
 // checkLoad makes the worker's load request of a model, checking its options;
 // custom says a test worker is used, which knows models the presets do not.
 func checkLoad(m backends.Spec, o Options, custom bool) (loadRequest, error) {
-	req := loadRequest{Op: "load", Model: m.Model, DType: o.DType, Device: o.Device, Threads: m.Options.Threads, Seed: m.Options.Seed}
+	req := loadRequest{Op: "load", Model: m.Model, DType: o.DType, Device: o.Device, Decode: o.Decode, Threads: m.Options.Threads, Seed: m.Options.Seed}
+	switch req.Decode {
+	case "":
+		req.Decode = DecodeGenerate
+	case DecodeGenerate, DecodeLoop:
+	default:
+		return req, fmt.Errorf("decode %q: want %s or %s", req.Decode, DecodeGenerate, DecodeLoop)
+	}
 	if req.Device == "" {
 		req.Device = "cpu"
 	}
@@ -371,7 +391,7 @@ func (b *Backend) load(ctx context.Context, req loadRequest) error {
 			b.info = Info{
 				Model: b.spec.Model, Arch: lr.Arch, Params: lr.Params,
 				Device: lr.Device, DeviceName: lr.DeviceName, DType: lr.DType, Threads: lr.Threads,
-				Tokenizer: lr.Tokenizer, Torch: lr.Torch, Transformers: lr.Transformers, Python: lr.Python,
+				Tokenizer: lr.Tokenizer, Decode: lr.Decode, Torch: lr.Torch, Transformers: lr.Transformers, Python: lr.Python,
 				Load: seconds(lr.LoadS), Warmup: seconds(lr.WarmupS),
 			}
 			if lr.MemoryAllocated != nil {
@@ -424,7 +444,7 @@ func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
 	}
 	_, synthetic := b.spec.Synthetic()
 	d := backends.Description{Engine: engine, Arch: i.Arch, Params: i.Params, Quant: i.DType, Device: i.Device, Synthetic: synthetic}
-	for _, kv := range [][2]string{{"tokenizer", i.Tokenizer}, {"device-name", i.DeviceName}} {
+	for _, kv := range [][2]string{{"tokenizer", i.Tokenizer}, {"device-name", i.DeviceName}, {"transformers-decode", i.Decode}} {
 		if kv[1] != "" {
 			d.Extra = append(d.Extra, kv)
 		}

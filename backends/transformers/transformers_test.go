@@ -362,3 +362,20 @@ func TestTail(t *testing.T) {
 	assert.Equal(t, "e\nsecond\nthird", tl.lastLines(5), "older bytes dropped, blank lines skipped")
 	assert.Equal(t, "second\nthird", tl.lastLines(2))
 }
+
+// TestDecodeOption: the decode option reaches the worker's load request
+// (generate by default), comes back as a configuration line, and a wrong value
+// is refused before a worker starts.
+func TestDecodeOption(t *testing.T) {
+	for _, c := range []struct{ set, want string }{{"", DecodeGenerate}, {DecodeLoop, DecodeLoop}} {
+		b, err := New(context.Background(), fakeModel("fake"), Options{Device: "cpu", Decode: c.set},
+			WithWorker(filepath.Join("testdata", "fakeworker.py")))
+		require.NoError(t, err)
+		d, err := b.Describe(context.Background())
+		require.NoError(t, err)
+		assert.Contains(t, d.Extra, [2]string{"transformers-decode", c.want})
+		require.NoError(t, b.Close())
+	}
+	_, err := checkLoad(fakeModel("fake"), Options{Decode: "beam"}, true)
+	assert.EqualError(t, err, `decode "beam": want generate or loop`)
+}

@@ -7,7 +7,8 @@ tracebacks) on stderr, which llmbench keeps for its error messages. Everything a
 library prints to stdout is redirected to stderr so that stdout carries the
 protocol alone. The protocol is in docs/transformers.md; in short:
 
-  {"op":"load","model":M,"dtype":D,"device":"cpu"|"cuda","threads":N,"seed":S}
+  {"op":"load","model":M,"dtype":D,"device":"cpu"|"cuda","threads":N,"seed":S,
+   "decode":"generate"|"loop"}
       -> {"ok":true,"load_s":..,"params":..,"arch":..,"torch":..,
           "transformers":..,"device_name":..,...}
   {"op":"generate","id":I,"prompt":P | "input_ids":[..],"max_new_tokens":N,
@@ -78,6 +79,7 @@ class Worker:
         self.truncated = 0  # prompt tokens dropped by the last encode
         self.cancel_id = None  # set by the reader thread
         self.current_id = None
+        self.decode = "generate"  # or "loop": how generate ops make tokens
 
     # ---- load ---------------------------------------------------------------
 
@@ -116,6 +118,10 @@ class Worker:
         seed = int(req.get("seed") if req.get("seed") is not None else 42)
         torch.manual_seed(seed)
         self.device = device
+        decode = req.get("decode") or "generate"
+        if decode not in ("generate", "loop"):
+            raise ValueError("decode %r: want generate or loop" % decode)
+        self.decode = decode
 
         model_id = req.get("model") or ""
         if model_id.startswith("synthetic:"):
@@ -168,7 +174,7 @@ class Worker:
         # handles are not charged to the first measured request.
         t1 = now()
         ids = self.encode({"prompt": "warm up"}, 2)
-        self.loop(ids, 2, 2, 0.0, seed, None)
+        self.decoder()(ids, 2, 2, 0.0, seed, None)
         warmup_s = now() - t1
 
         if device == "cuda":
@@ -194,6 +200,7 @@ class Worker:
             "vocab": getattr(cfg, "vocab_size", None),
             "max_positions": self.max_positions,
             "tokenizer": tokenizer_name,
+            "decode": self.decode,
             "memory_allocated": torch.cuda.memory_allocated() if device == "cuda" else None,
             "pid": os.getpid(),
         }
@@ -244,7 +251,64 @@ class Worker:
             return "", prev  # an incomplete UTF-8 sequence: wait for the next token
         return text[len(prev):], text
 
-    # ---- the decode loop ----------------------------------------------------
+    # ---- decoding -----------------------------------------------------------
+
+    def decoder(self):
+        return self.hf_generate if self.decode == "generate" else self.loop
+
+    def hf_generate(self, ids, max_new, min_new, temperature, seed, emit, gen_id=None):
+        """model.generate, as users call it, with a streamer that stamps each
+        token when it reaches the host: generate hands the streamer every new
+        token as a tensor, which tolist() copies to the host after the step's
+        device work is done (as transformers' own TextStreamer does). Greedy, or
+        sampling from softmax(logits/T) (top_k 0, top_p 1: no truncation, as the
+        loop). Same contract and return value as loop()."""
+        torch = self.torch
+        cuda = self.device == "cuda"
+        w = self
+        st = {"prompt": True, "out": [], "first": None, "last": None}
+
+        class Stamp:  # the two methods of transformers.generation.BaseStreamer
+            def put(self, value):
+                if st["prompt"]:  # generate puts the prompt first
+                    st["prompt"] = False
+                    return
+                toks = value.reshape(-1).tolist()
+                t = now()
+                if st["first"] is None:
+                    st["first"] = t
+                st["last"] = t
+                for tok in toks:
+                    st["out"].append(int(tok))
+                    if emit is not None:
+                        emit(int(tok), t)
+                if gen_id is not None and w.cancel_id == gen_id:
+                    raise Cancelled()
+
+            def end(self):
+                pass
+
+        kw = {
+            "max_new_tokens": max_new,
+            "min_new_tokens": min_new,
+            "num_beams": 1,
+            "pad_token_id": self.pad,
+            "streamer": Stamp(),
+        }
+        if temperature > 0:
+            kw.update(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+        else:
+            kw.update(do_sample=False)
+        with torch.inference_mode():
+            input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
+            attn = torch.ones_like(input_ids)
+            if temperature > 0:
+                torch.manual_seed(int(seed))
+            if cuda:
+                torch.cuda.synchronize()
+            t_start = now()
+            self.model.generate(input_ids=input_ids, attention_mask=attn, **kw)
+        return st["out"], t_start, st["first"], st["last"]
 
     def loop(self, ids, max_new, min_new, temperature, seed, emit, gen_id=None):
         """Greedy or sampled decoding with the KV cache, one forward per token.
@@ -327,7 +391,7 @@ class Worker:
 
         cancelled = False
         try:
-            out, t_start, t_first, t_last = self.loop(ids, max_new, min_new, temperature, seed, emit, gen_id)
+            out, t_start, t_first, t_last = self.decoder()(ids, max_new, min_new, temperature, seed, emit, gen_id)
         except Cancelled:
             cancelled = True
             out = state["out"]
@@ -357,7 +421,8 @@ class Worker:
 
     def baseline(self, req):
         """Times model.generate(min_new_tokens = max_new_tokens = N) for the same
-        prompt, and our own loop without streaming, each repeated; medians."""
+        prompt, and the configured decoding (decode: generate with its
+        streamer, or the loop) without streaming to llmbench, each repeated."""
         if self.model is None:
             raise RuntimeError("baseline before load")
         torch = self.torch
@@ -387,8 +452,8 @@ class Worker:
                     torch.cuda.synchronize()
                 return now() - t, out[0, len(ids):].tolist()
 
-        def ours():
-            toks, t_start, t_first, t_last = self.loop(ids, n, n, 0.0, 0, None)
+        def ours():  # the configured decoding, without streaming to llmbench
+            toks, t_start, t_first, t_last = self.decoder()(ids, n, n, 0.0, 0, None)
             return t_last - t_start, t_first - t_start, toks
 
         for _ in range(warmup):

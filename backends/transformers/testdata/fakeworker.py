@@ -128,7 +128,7 @@ def main():
             send({"ok": True, "protocol": 1, "load_s": 0.25, "warmup_s": 0.01, "params": 1000,
                   "arch": "FakeForCausalLM", "torch": "0.0-fake", "transformers": "0.0-fake",
                   "python": "3", "device": req.get("device"), "device_name": "Fake CPU",
-                  "dtype": req.get("dtype"), "threads": 1, "tokenizer": "bytes+4",
+                  "dtype": req.get("dtype"), "threads": 1, "tokenizer": "bytes+4", "decode": req.get("decode"),
                   "memory_allocated": None})
         elif op == "generate":
             generate(req)
