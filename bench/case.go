@@ -9,6 +9,7 @@ import (
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/memwatch"
+	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/quality"
 )
 
@@ -210,6 +211,25 @@ func (c *GenerateCase) gpuMetrics() []Metric {
 	}
 	if g.AvgPowerW > 0 {
 		out = append(out, Metric{Unit: "avg-power-W", Value: g.AvgPowerW})
+	}
+	return append(out, perDevice(g, tokens)...)
+}
+
+// perDevice returns each device's share of peak-vram-B and J/token when the case
+// used more than one GPU; none for one (its share is the whole).
+func perDevice(g memwatch.GPUCase, tokens int) []Metric {
+	if len(g.PerDevice) < 2 {
+		return nil
+	}
+	var out []Metric
+	for _, d := range g.PerDevice {
+		if d.Index >= metric.MaxGPUs {
+			continue
+		}
+		out = append(out, Metric{Unit: metric.GPUPeakVRAM(d.Index), Value: float64(d.PeakVRAM)})
+		if tokens > 0 && d.EnergyJ > 0 {
+			out = append(out, Metric{Unit: metric.GPUEnergyPerToken(d.Index), Value: d.EnergyJ / float64(tokens)})
+		}
 	}
 	return out
 }

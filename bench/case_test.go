@@ -267,3 +267,29 @@ func TestLoadPeakCoversEveryRun(t *testing.T) {
 	assert.Equal(t, float64(5<<30), ms["peak-rss-B"], "the first run's peak counts")
 	assert.Equal(t, 3, b.n)
 }
+
+// twoGPUs is a GPU whose every case used devices 0 and 1.
+type twoGPUs struct{ energyGPU }
+
+func (g *twoGPUs) StopCase() (memwatch.GPUCase, error) {
+	return memwatch.GPUCase{PeakVRAM: 5 << 30, EnergyJ: 320, AvgPowerW: 160, Devices: []int{0, 1},
+		PerDevice: []memwatch.DeviceUse{{Index: 0, PeakVRAM: 2 << 30, EnergyJ: 120}, {Index: 1, PeakVRAM: 3 << 30, EnergyJ: 200}}}, nil
+}
+
+// TestCaseMetricsSeveralGPUs: a case that used two GPUs reports the sums and
+// each device's share beside them; one that used one GPU only the sums.
+func TestCaseMetricsSeveralGPUs(t *testing.T) {
+	b := &fakeBackend{texts: []string{"a b c"}, tokens: 40}
+	m := metricMap(window(t, testCase(&twoGPUs{energyGPU{b: b}}, b, backends.PrefixCold), 1))
+	assert.Equal(t, float64(5<<30), m["peak-vram-B"])
+	assert.Equal(t, 320.0/40, m["J/token"])
+	assert.Equal(t, float64(2<<30), m["gpu0-peak-vram-B"])
+	assert.Equal(t, float64(3<<30), m["gpu1-peak-vram-B"])
+	assert.Equal(t, 120.0/40, m["gpu0-J/token"])
+	assert.Equal(t, 200.0/40, m["gpu1-J/token"])
+
+	b = &fakeBackend{texts: []string{"a b c"}, tokens: 40}
+	one := metricMap(window(t, testCase(&energyGPU{b: b}, b, backends.PrefixCold), 1))
+	assert.Contains(t, one, "peak-vram-B")
+	assert.NotContains(t, one, "gpu0-peak-vram-B")
+}

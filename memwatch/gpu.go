@@ -80,6 +80,21 @@ type GPUCase struct {
 	// same devices, a cross-check of a counter-based EnergyJ. The driver averages
 	// each reading over up to a second, so it lags a sudden change.
 	PowerSampledJ float64
+	// PerDevice has one entry per index in Devices, in that order: what the
+	// sums above are made of.
+	PerDevice []DeviceUse
+}
+
+// DeviceUse is one device's part of a case.
+type DeviceUse struct {
+	// Index is the device's NVML index.
+	Index int
+	// PeakVRAM is the largest memory the PID held on this device among the
+	// samples. The devices' peaks may fall in different samples, so their sum
+	// can exceed GPUCase.PeakVRAM, the peak of the sum.
+	PeakVRAM uint64
+	// EnergyJ is this device's energy during the case, by the case's method.
+	EnergyJ float64
 }
 
 // Notice returns one line for the user about err, the error of [OpenGPU]: for

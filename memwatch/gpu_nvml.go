@@ -163,10 +163,11 @@ type gpuRun struct {
 
 	// Written by sample, which runs in one goroutine at a time (newGPURun,
 	// then loop, then finish).
-	noGraphics []bool // the device does not list graphics processes
-	peak       uint64
-	seen       []bool // the pid held memory on the device
-	notAvail   bool   // NVML listed the pid without a memory figure
+	noGraphics []bool   // the device does not list graphics processes
+	peak       uint64   // largest sum over devices in one sample
+	devPeak    []uint64 // largest on each device
+	seen       []bool   // the pid held memory on the device
+	notAvail   bool     // NVML listed the pid without a memory figure
 	samples    int
 	err        error             // first failed NVML call
 	others     map[uint32]uint64 // other PIDs seen, largest memory: for the error
@@ -181,7 +182,7 @@ func newGPURun(g *nvmlGPU, pid int) *gpuRun {
 		g: g, pid: uint32(pid),
 		e0: make([]uint64, n), e0ok: make([]bool, n),
 		stop: make(chan struct{}), done: make(chan struct{}),
-		noGraphics: make([]bool, n), seen: make([]bool, n),
+		noGraphics: make([]bool, n), seen: make([]bool, n), devPeak: make([]uint64, n),
 		others: map[uint32]uint64{},
 		lastW:  make([]float64, n), powerJ: make([]float64, n),
 	}
@@ -245,6 +246,7 @@ func (r *gpuRun) sample(now time.Time) {
 			mine = max(mine, mem)
 		}
 		total += mine
+		r.devPeak[i] = max(r.devPeak[i], mine)
 
 		if mw, ret := d.GetPowerUsage(); ret == nvml.SUCCESS {
 			w := float64(mw) / 1000
@@ -293,13 +295,16 @@ func (r *gpuRun) finish() (GPUCase, error) {
 	counter, sampled := 0, 0
 	for _, i := range c.Devices {
 		c.PowerSampledJ += r.powerJ[i]
+		d := DeviceUse{Index: i, PeakVRAM: r.devPeak[i]}
 		if r.e0ok[i] && e1ok[i] && e1[i] >= r.e0[i] {
-			c.EnergyJ += float64(e1[i]-r.e0[i]) / 1000
+			d.EnergyJ = float64(e1[i]-r.e0[i]) / 1000
 			counter++
 		} else {
-			c.EnergyJ += r.powerJ[i]
+			d.EnergyJ = r.powerJ[i]
 			sampled++
 		}
+		c.EnergyJ += d.EnergyJ
+		c.PerDevice = append(c.PerDevice, d)
 	}
 	switch {
 	case sampled == 0:

@@ -180,6 +180,34 @@ func TestGPUCaseSeveralDevices(t *testing.T) {
 	assert.Equal(t, []int{0, 1}, c.Devices)
 	assert.Equal(t, "mixed", c.EnergyMethod)
 	assert.InEpsilon(t, 500, c.AvgPowerW, 0.15)
+	require.Len(t, c.PerDevice, 2)
+	assert.Equal(t, DeviceUse{Index: 0, PeakVRAM: 1 * gib, EnergyJ: c.PerDevice[0].EnergyJ}, c.PerDevice[0])
+	assert.Equal(t, DeviceUse{Index: 1, PeakVRAM: 2 * gib, EnergyJ: c.PerDevice[1].EnergyJ}, c.PerDevice[1])
+	assert.InEpsilon(t, 300*c.Duration.Seconds(), c.PerDevice[0].EnergyJ, 0.15, "device 0's counter")
+	assert.InEpsilon(t, 200*c.Duration.Seconds(), c.PerDevice[1].EnergyJ, 0.15, "device 1's power readings")
+	assert.InDelta(t, c.EnergyJ, c.PerDevice[0].EnergyJ+c.PerDevice[1].EnergyJ, 1e-9)
+}
+
+// TestGPUCasePeaksApart: one device's peak and the other's fall in different
+// samples; the case's peak is the peak of the sum, each device keeps its own.
+func TestGPUCasePeaksApart(t *testing.T) {
+	const pid = 4242
+	d0 := newFakeDev(100, proc(pid, 3*gib))
+	d1 := newFakeDev(100, proc(pid, 1*gib))
+	g := openFake(t, d0, d1)
+	require.NoError(t, g.StartCase(pid))
+	d1.waitCalls(t, 3)
+	// One device at a time, so no sample can read 3 GiB beside 4 GiB.
+	d0.set(proc(pid, 1*gib))
+	d1.waitCalls(t, 3)
+	d1.set(proc(pid, 4*gib))
+	d1.waitCalls(t, 3)
+	c, err := g.StopCase()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5*gib), c.PeakVRAM, "1 + 4 GiB in one sample; never 3 + 4")
+	require.Len(t, c.PerDevice, 2)
+	assert.Equal(t, uint64(3*gib), c.PerDevice[0].PeakVRAM)
+	assert.Equal(t, uint64(4*gib), c.PerDevice[1].PeakVRAM)
 }
 
 func TestGPUCaseNotOnGPU(t *testing.T) {

@@ -7,6 +7,7 @@ package metric
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -135,8 +136,24 @@ var LoadQuantiles = []struct {
 // LoadQuantile is the unit of the q-th percentile of a load distribution.
 func LoadQuantile(name string, q int) string { return fmt.Sprintf("%s-p%d-ns", name, q) }
 
-// all is table with the load percentiles after the other load metrics.
+// MaxGPUs is the number of devices whose per-device metrics have units
+// (gpu0-… to gpu7-…); a case spread over more reports its sums alone.
+const MaxGPUs = 8
+
+// GPUPeakVRAM and GPUEnergyPerToken are the units of device i's share of
+// peak-vram-B and J/token, reported beside them when a case used several GPUs.
+func GPUPeakVRAM(i int) string       { return fmt.Sprintf("gpu%d-peak-vram-B", i) }
+func GPUEnergyPerToken(i int) string { return fmt.Sprintf("gpu%d-J/token", i) }
+
+// all is table with the load percentiles after the other load metrics and the
+// per-device GPU metrics after the others of their families.
 var all = func() []Info {
+	var devices []Info
+	for i := range MaxGPUs {
+		devices = append(devices,
+			Info{Unit: GPUPeakVRAM(i), Title: fmt.Sprintf("Peak GPU memory, GPU %d", i), Better: Lower, Family: Memory},
+			Info{Unit: GPUEnergyPerToken(i), Title: fmt.Sprintf("Energy per token, GPU %d", i), Better: Lower, Family: Energy})
+	}
 	var quantiles []Info
 	for _, d := range LoadQuantiles {
 		for _, q := range d.Qs {
@@ -155,7 +172,9 @@ var all = func() []Info {
 	}
 	out := append([]Info(nil), table[:at]...)
 	out = append(out, quantiles...)
-	return append(out, table[at:]...)
+	out = append(out, table[at:]...)
+	at = slices.IndexFunc(out, func(i Info) bool { return i.Unit == "avg-power-W" }) + 1
+	return slices.Insert(out, at, devices...)
 }()
 
 func find(list []Info, unit string) (Info, bool) {

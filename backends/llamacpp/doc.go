@@ -48,6 +48,14 @@
 // can run ten times slower than a 1-thread one. Measure with the machine quiet,
 // or with fewer threads than cores.
 //
+// # GPU
+//
+// Options.GPULayers (gpu_layers) layers go to a GPU when ggml has a GPU backend
+// loaded: the CUDA backend `make ollama-cuda` builds, found next to the
+// executable (bin/../lib/ollama and its folders; OLLAMA_LIBRARY_PATH overrides).
+// The default, 0, keeps the model on the CPU. [Backend.Describe] reports
+// llama.cpp's own account of the load as the llamacpp-gpu-layers line.
+//
 // # Memory
 //
 // The model lives in this process, so [Backend.EnginePID] is os.Getpid() and
