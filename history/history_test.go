@@ -52,7 +52,8 @@ func synthRun(seed uint64, slow, noise float64, iters int) []byte {
 // t0 is the first synthetic commit's time.
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func hash(i int) string { return fmt.Sprintf("%040x", 0xc0ffee00+i) }
+// hash is the i-th synthetic commit's hash: c0ffe01…, 40 hex digits.
+func hash(i int) string { return fmt.Sprintf("%07x%033x", 0xc0ffe00+i, 0) }
 
 // plantedHistory stores 12 runs, commits 1…12 a day apart, with 2% noise
 // per sample and 10 samples per case (what the workflow's 5 rounds of

@@ -95,6 +95,15 @@ type htmlVerdict struct {
 // tables of summary.md in human units with their 95% intervals, and every
 // plot. plots are from Plots(s); nil draws none.
 func WriteHTML(w io.Writer, s *Set, plots []Plot) error {
+	p, err := reportPage(s, plots)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// reportPage is report.html's page of s and its plots.
+func reportPage(s *Set, plots []Plot) (page, error) {
 	p := page{Title: "Benchmark report", Notice: SyntheticNotice}
 	names := make([]string, len(s.Files))
 	for i, f := range s.Files {
@@ -122,13 +131,13 @@ func WriteHTML(w io.Writer, s *Set, plots []Plot) error {
 		for _, pl := range plots {
 			hp, err := pl.html()
 			if err != nil {
-				return err
+				return p, err
 			}
 			sec.Plots = append(sec.Plots, hp)
 		}
 		p.Sections = append(p.Sections, sec)
 	}
-	return render(w, p)
+	return p, nil
 }
 
 // WriteHTML writes compare.html: the comparison as one self-contained page

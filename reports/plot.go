@@ -49,6 +49,8 @@ type Plot struct {
 	Steps bool
 	// Refs are horizontal reference lines, such as an SLO (Lines).
 	Refs []Ref
+	// Marks are points ringed over the data, such as change points (Trend).
+	Marks []Mark
 	// Skipped, when not "", says why the figure is not drawn.
 	Skipped string
 }
@@ -97,6 +99,9 @@ const (
 	// Lines: one line per series through (X, Values) with points and
 	// whiskers; axes from zero unless LogX.
 	Lines
+	// Trend: Lines over commits, x = 1, 2, … named by Labels, with Marks
+	// ringed (drawTrend).
+	Trend
 )
 
 // Plots returns the figures of a report, drawn or skipped, for each benchmark.
@@ -384,6 +389,8 @@ func (p Plot) Draw() (*plot.Plot, error) {
 		err = p.drawChanges(pl)
 	case Lines:
 		err = p.drawLines(pl)
+	case Trend:
+		err = p.drawTrend(pl)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("plot %s: %w", p.Name, err)
