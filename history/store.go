@@ -93,7 +93,9 @@ func Add(ctx context.Context, st Store, run Run) (string, error) {
 	if run.CommitTime.IsZero() {
 		return "", fmt.Errorf("%s: %w: no commit time", name, ErrRun)
 	}
-	if _, err := reports.Parse(bytes.NewReader(run.Data), name, io.Discard); err != nil {
+	if _, err := reports.Parse(bytes.NewReader(run.Data), name, io.Discard); errors.Is(err, reports.ErrNoResults) {
+		return "", fmt.Errorf("%s: %w: %w", name, ErrRun, reports.ErrNoResults)
+	} else if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrRun, err)
 	}
 	lines := map[string]string{KeyCommit: run.Commit, KeyCommitTime: run.CommitTime.UTC().Format(time.RFC3339)}

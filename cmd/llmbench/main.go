@@ -6,6 +6,7 @@
 //	llmbench report FILE…             CSV, markdown and plots from benchmark output
 //	llmbench compare OLD NEW          compare two runs (benchstat statistics)
 //	llmbench gate OLD NEW             exit 1 on a significant regression
+//	llmbench history add|trend …      runs over commits: store, trends, change points
 package main
 
 import (
@@ -63,6 +64,7 @@ commands:
   report FILE…              results.csv, summary.md and plots from benchmark output
   compare OLD NEW           compare two runs: compare.csv, compare.md, a plot
   gate OLD NEW              exit 1 when a metric is significantly worse
+  history add|trend …       a history of runs across commits, trends, change points
 `
 
 // run is the whole command: main only wires the process to it.
