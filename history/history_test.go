@@ -174,6 +174,20 @@ func TestRoundTrip(t *testing.T) {
 	assert.True(t, t0.Equal(c.Time))
 	assert.Equal(t, []string{id}, c.Uploads)
 
+	// A query of a value with spaces, quoted as x/perf's query syntax reads it.
+	_, err = Add(context.Background(), again, Run{Commit: hash(2), CommitTime: t0.AddDate(0, 0, 1), Machine: "AMD EPYC 7763 64-Core Processor", Data: data})
+	require.NoError(t, err)
+	epyc, err := Load(context.Background(), again, `machine:"AMD EPYC 7763 64-Core Processor"`, 0, nil)
+	require.NoError(t, err)
+	require.Len(t, epyc, 1)
+	assert.Equal(t, hash(2), epyc[0].Hash)
+	_, err = Load(context.Background(), again, "machine:other", 0, nil)
+	assert.ErrorIs(t, err, ErrEmpty)
+	last, err := Load(context.Background(), again, "", 1, nil)
+	require.NoError(t, err)
+	require.Len(t, last, 1)
+	assert.Equal(t, hash(2), last[0].Hash, "--last 1 is the newest run")
+
 	want := results(t, data)
 	for i := range want {
 		want[i] += " commit-time=2026-11-01T12:00:00Z commit=" + hash(1) + " engine-build=generic machine=m1"
