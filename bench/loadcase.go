@@ -52,6 +52,12 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 // Name implements [Case]: concurrency=N or rate=R.
 func (c *LoadCase) Name() string { return c.Point.Name }
 
+// Bench is the case's benchmark name as result lines write it, without
+// "Benchmark" and the -GOMAXPROCS suffix: Load/model=M/concurrency=N.
+func (c *LoadCase) Bench() string {
+	return c.Model.Bench() + "/model=" + Sanitize(c.Model.Config.Name) + "/" + c.Name()
+}
+
 func (c *LoadCase) String() string {
 	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
 }
@@ -73,6 +79,13 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	var opts []loadgen.Option
 	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
+	}
+	if c.Model.Config.Load.Records {
+		rw, err := c.Model.suite.records()
+		if err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		opts = append(opts, loadgen.WithRecords(rw, c.Bench()))
 	}
 	r, err := loadgen.RunPoint(ctx, c.Model.Backend, c.Point, c.reqs, opts...)
 	if r != nil && r.Succeeded+r.Failed > 0 {

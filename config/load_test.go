@@ -55,6 +55,11 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("rate spec: %+v", l)
 	}
 
+	l, err = parseLoad(t, "records: true")
+	if err != nil || !l.Records {
+		t.Errorf("records: %+v %v", l, err)
+	}
+
 	l, err = parseLoad(t, "mode: concurrency\nconcurrency: 3")
 	if err != nil || !slices.Equal(l.Concurrency, loadgen.Ints{3}) {
 		t.Errorf("scalar concurrency: %v %v", l, err)

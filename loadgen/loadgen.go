@@ -137,6 +137,8 @@ type Option func(*runConfig)
 type runConfig struct {
 	salt    bool
 	observe func(i int, req backends.Request, res *backends.Result, err error)
+	records *RecordWriter
+	bench   string
 }
 
 // WithObserver calls f after each request of the run (not the warmup) with its
@@ -199,12 +201,32 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		sendCtx, cancel = context.WithDeadline(sendCtx, start.Add(p.Duration))
 		defer cancel()
 	}
+	run := 0
+	if cfg.records != nil {
+		run = cfg.records.nextRun(cfg.bench)
+	}
+	var (
+		recErrOnce sync.Once
+		recErr     error
+	)
 	one := func(i int64, planned time.Time) {
 		r := request(i)
 		sent := time.Now()
 		rep.begin(planned, sent)
 		res, err := b.Generate(ctx, r)
-		rep.end(planned, sent, res, err, err != nil && ctx.Err() != nil)
+		done := time.Now()
+		aborted := err != nil && ctx.Err() != nil
+		rep.record(planned, sent, done, res, err, aborted)
+		if cfg.records != nil {
+			rec := newRecord(start, i, planned, sent, done, res, err, aborted, p.SLO)
+			rec.Bench, rec.Run = cfg.bench, run
+			if werr := cfg.records.Write(rec); werr != nil {
+				recErrOnce.Do(func() {
+					recErr = werr
+					stopSending()
+				})
+			}
+		}
 		if cfg.observe != nil {
 			cfg.observe(int(i), r, res, err)
 		}
@@ -234,6 +256,9 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	if err := ctx.Err(); err != nil {
 		rep.Interrupted = true
 		return rep, fmt.Errorf("load %s: %w", p.Name, err)
+	}
+	if recErr != nil {
+		return rep, fmt.Errorf("load %s: %w: the run stopped there", p.Name, recErr)
 	}
 	return rep, nil
 }

@@ -78,11 +78,6 @@ func (r *Report) begin(planned, sent time.Time) {
 	}
 }
 
-// end records a request finished now. aborted says the caller's context ended it.
-func (r *Report) end(planned, sent time.Time, res *backends.Result, err error, aborted bool) {
-	r.record(planned, sent, time.Now(), res, err, aborted)
-}
-
 // record records a request planned for planned, sent at sent (unless res says
 // when), finished at done.
 func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err error, aborted bool) {
@@ -112,34 +107,34 @@ func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err
 	r.Succeeded++
 	r.OutputTokens += int64(res.OutputTokens)
 	r.PromptTokens += int64(res.PromptTokens)
-	e2e := res.E2E()
-	r.E2E.Record(e2e)
-	good := true
-	slo := r.Point.SLO
-	if slo.E2E > 0 && e2e > slo.E2E {
-		good = false
-	}
+	r.E2E.Record(res.E2E())
 	if len(res.Chunks) > 0 {
-		ttft := res.TTFT()
-		r.TTFT.Record(ttft)
-		if slo.TTFT > 0 && ttft > slo.TTFT {
-			good = false
-		}
-	} else if slo.TTFT > 0 {
-		good = false // no token at all
+		r.TTFT.Record(res.TTFT())
 	}
-	if tpot := res.TPOT(); res.OutputTokens >= 2 && len(res.Chunks) > 0 {
-		r.TPOT.Record(tpot)
-		if slo.TPOT > 0 && tpot > slo.TPOT {
-			good = false
-		}
+	if res.OutputTokens >= 2 && len(res.Chunks) > 0 {
+		r.TPOT.Record(res.TPOT())
 	}
 	for i := 1; i < len(res.Chunks); i++ {
 		r.ITL.Record(res.Chunks[i].Sub(res.Chunks[i-1]))
 	}
-	if good {
+	if meets(r.Point.SLO, res) {
 		r.Good++
 	}
+}
+
+// meets reports whether a successful request met every objective of slo: a
+// request without content fails a TTFT objective; one of fewer than 2 tokens
+// passes a TPOT objective.
+func meets(slo SLO, res *backends.Result) bool {
+	switch {
+	case slo.E2E > 0 && res.E2E() > slo.E2E:
+		return false
+	case slo.TTFT > 0 && (len(res.Chunks) == 0 || res.TTFT() > slo.TTFT):
+		return false
+	case slo.TPOT > 0 && res.OutputTokens >= 2 && len(res.Chunks) > 0 && res.TPOT() > slo.TPOT:
+		return false
+	}
+	return true
 }
 
 func (r *Report) finish() {

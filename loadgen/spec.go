@@ -75,6 +75,9 @@ type Spec struct {
 	// SLO are the thresholds a request must meet to count towards goodput. A zero
 	// threshold is not checked; with none set, goodput is not reported.
 	SLO SLOSpec `yaml:"slo"`
+	// Records writes one JSON line per request of every run (Record) to the
+	// output folder's RecordsFile. Default false.
+	Records bool `yaml:"records"`
 }
 
 // SLOSpec are per-request latency objectives as the configuration writes them.

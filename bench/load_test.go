@@ -1,0 +1,165 @@
+package bench_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
+	"github.com/llmbench/llmbench/backends/openai/openaitest"
+	"github.com/llmbench/llmbench/bench"
+	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
+)
+
+var loadPrompts = []config.Prompt{{ID: "a", Prompt: "one two three"}, {ID: "b", Prompt: "four five"}}
+
+// loadSuite parses a configuration whose output is a fresh folder (body
+// formatted with args) and opens its suite with loadPrompts.
+func loadSuite(t *testing.T, body string, args ...any) (*config.Config, *bench.Suite) {
+	t.Helper()
+	out := t.TempDir()
+	cfg, err := config.Parse("load.yaml", []byte(fmt.Sprintf("models_dir: %s\noutput: %s\n", ollamatest.ModelsDir(), out)+fmt.Sprintf(body, args...)))
+	require.NoError(t, err)
+	s, err := bench.Open(context.Background(), cfg, loadPrompts, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return cfg, s
+}
+
+// loadCases opens the configuration's first model and returns its load cases.
+func loadCases(t *testing.T, cfg *config.Config, s *bench.Suite) []*bench.LoadCase {
+	t.Helper()
+	m, err := s.OpenModel(context.Background(), cfg.Models[0])
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	cases, err := s.Cases(m)
+	require.NoError(t, err)
+	var out []*bench.LoadCase
+	for _, c := range cases {
+		if lc, ok := c.(*bench.LoadCase); ok {
+			out = append(out, lc)
+		}
+	}
+	return out
+}
+
+// runLoadCase runs one window of steps of c and returns its metrics by unit.
+func runLoadCase(t *testing.T, c bench.Case, steps int) (map[string]float64, error) {
+	t.Helper()
+	require.NoError(t, c.Begin())
+	var stepErr error
+	for range steps {
+		if stepErr = c.Step(context.Background()); stepErr != nil {
+			break
+		}
+	}
+	ms, err := c.End()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, m := range ms {
+		out[m.Unit] = m.Value
+	}
+	return out, stepErr
+}
+
+func fileRecords(t *testing.T, path string) []loadgen.Record {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []loadgen.Record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var r loadgen.Record
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "%s", sc.Text())
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestLoadRecordsFile: records: true writes every request of every run of
+// every point to the output folder's requests.jsonl, named by benchmark and
+// numbered by run.
+func TestLoadRecordsFile(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Script{})
+	defer srv.Close()
+	cfg, s := loadSuite(t, `models:
+  - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {concurrency: [1, 2], requests: 5, records: true}}
+`, srv.URL)
+	cases := loadCases(t, cfg, s)
+	require.Len(t, cases, 2)
+	for _, c := range cases {
+		_, err := runLoadCase(t, c, 2)
+		require.NoError(t, err)
+	}
+	recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
+	require.Len(t, recs, 2*2*5, "2 points × 2 runs × 5 requests")
+	count := map[string]int{}
+	for _, r := range recs {
+		count[fmt.Sprintf("%s#%d", r.Bench, r.Run)]++
+		assert.Equal(t, 3, r.OutputTokens)
+		assert.Len(t, r.Chunks, 3)
+	}
+	assert.Equal(t, map[string]int{
+		"Load/model=m/concurrency=1#0": 5, "Load/model=m/concurrency=1#1": 5,
+		"Load/model=m/concurrency=2#0": 5, "Load/model=m/concurrency=2#1": 5,
+	}, count)
+}
+
+// TestLoadRecordsFull: a records file that cannot be written (/dev/full) fails
+// the step with an error naming the file, and the run stops.
+func TestLoadRecordsFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	srv := openaitest.NewServer(openaitest.Script{})
+	defer srv.Close()
+	cfg, s := loadSuite(t, `models:
+  - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {requests: 50, records: true}}
+`, srv.URL)
+	require.NoError(t, os.Symlink("/dev/full", filepath.Join(cfg.Output, loadgen.RecordsFile)))
+	cases := loadCases(t, cfg, s)
+	ms, err := runLoadCase(t, cases[0], 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "model m, concurrency=1: load concurrency=1: writing request records: write "+filepath.Join(cfg.Output, loadgen.RecordsFile)+": no space left on device")
+	assert.Equal(t, int64(2), srv.Requests(), "the model's load request and one: nothing is sent after the failed write")
+	assert.Contains(t, ms, "req/s", "what was measured is reported")
+}
+
+// TestLoadRecordsRealEngine: records through the real Ollama's /v1: one per
+// request, each with the exact output length, its chunks and a TTFT, and the
+// report's TTFT percentiles are the records'.
+func TestLoadRecordsRealEngine(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	cfg, s := loadSuite(t, `ollama: {manage: always, num_parallel: 2}
+models:
+  - {name: tiny, backend: openai, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1, context: 512}, load: {concurrency: 2, requests: 6, warmup: 1, records: true}}
+`)
+	cases := loadCases(t, cfg, s)
+	ms, err := runLoadCase(t, cases[0], 1)
+	require.NoError(t, err)
+	recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
+	require.Len(t, recs, 6, "one per request, the warmup left out")
+	h := loadgen.NewHistogram()
+	for _, r := range recs {
+		assert.Empty(t, r.Error, r.Message)
+		assert.Equal(t, 4, r.OutputTokens, "the exact length")
+		assert.Positive(t, r.PromptTokens)
+		assert.NotEmpty(t, r.Chunks)
+		require.NotNil(t, r.TTFT)
+		assert.Greater(t, r.E2E, *r.TTFT)
+		assert.GreaterOrEqual(t, r.Sent, r.Scheduled)
+		h.Record(time.Duration(*r.TTFT))
+	}
+	assert.Equal(t, float64(h.Percentile(50)), ms["ttft-p50-ns"], "the report's TTFT p50 is the records'")
+	assert.Equal(t, float64(h.Percentile(99)), ms["ttft-p99-ns"])
+}
