@@ -37,6 +37,19 @@ type Settings struct {
 	// Parallel is the number of requests a started server serves at once per
 	// model (OLLAMA_NUM_PARALLEL). Default 1; raise it for load generation.
 	Parallel int `yaml:"num_parallel"`
+	// SchedSpread makes a started server spread each model over every GPU
+	// (OLLAMA_SCHED_SPREAD=1) instead of fitting it on as few as it can: to
+	// measure a model split across GPUs against the same model on one.
+	SchedSpread bool `yaml:"sched_spread"`
+}
+
+// serverEnv is the environment a started server gets from the section.
+func (s Settings) serverEnv() []string {
+	env := []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Parallel)}
+	if s.SchedSpread {
+		env = append(env, "OLLAMA_SCHED_SPREAD=1")
+	}
+	return env
 }
 
 // Options are an ollama model's own options in the configuration.
@@ -202,7 +215,7 @@ func suiteServer(ctx context.Context, env backends.Env) (*Server, *url.URL, erro
 	opts := ServerOptions{
 		Binary:    s.Binary,
 		ModelsDir: filepath.Join(env.ModelsDir(), "ollama"),
-		Env:       []string{fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", s.Parallel)},
+		Env:       s.serverEnv(),
 	}
 	c, err := env.Shared("ollama-server", func() (io.Closer, error) {
 		if s.Manage != "always" && Answers(ctx, host) {
