@@ -1,14 +1,12 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,40 +27,13 @@ func Write(dir string, t *Trend) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var files []string
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{CSVFile, t.WriteCSV},
-		{MarkdownFile, t.WriteMarkdown},
-		{reports.HTMLFile, t.WriteHTML},
-	} {
-		path := filepath.Join(dir, f.name)
-		if err := writeFile(path, f.write); err != nil {
-			return files, err
-		}
-		files = append(files, path)
+	files, err := reports.WriteFiles(dir, []reports.File{{Name: CSVFile, Write: t.WriteCSV},
+		{Name: MarkdownFile, Write: t.WriteMarkdown}, {Name: reports.HTMLFile, Write: t.WriteHTML}})
+	if err != nil {
+		return files, err
 	}
 	plots, err := reports.SavePlots(dir, t.Plots())
 	return append(files, plots...), err
-}
-
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	if err := write(w); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // keys are the name keys of every commit's benchmarks, in order first seen.
@@ -108,10 +79,10 @@ func (t *Trend) WriteCSV(w io.Writer) error {
 			for _, k := range keys {
 				row = append(row, s.Group.Get(k))
 			}
-			row = append(row, s.Metric, betterWord(s.Better), c.Hash, c.Time.UTC().Format("2006-01-02T15:04:05Z07:00"),
-				strconv.Itoa(p.Stats.N), num(p.Stats.Median), num(p.Stats.Lo), num(p.Stats.Hi),
-				num(p.Ratio), num(p.RatioLo), num(p.RatioHi), num(p.Step), num(p.StepLo), num(p.StepHi),
-				num(p.Score), s.Verdict(p))
+			row = append(row, s.Metric, reports.BetterWord(s.Better), c.Hash, c.Time.UTC().Format("2006-01-02T15:04:05Z07:00"),
+				strconv.Itoa(p.Stats.N), reports.Decimal(p.Stats.Median), reports.Decimal(p.Stats.Lo), reports.Decimal(p.Stats.Hi),
+				reports.Decimal(p.Ratio), reports.Decimal(p.RatioLo), reports.Decimal(p.RatioHi), reports.Decimal(p.Step), reports.Decimal(p.StepLo), reports.Decimal(p.StepHi),
+				reports.Decimal(p.Score), s.Verdict(p))
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -119,24 +90,6 @@ func (t *Trend) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// num is a plain decimal that reads back exactly; "" for NaN and ±Inf.
-func num(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-func betterWord(b int) string {
-	switch {
-	case b > 0:
-		return "higher"
-	case b < 0:
-		return "lower"
-	}
-	return ""
 }
 
 // pct writes a ratio as a signed percentage change: 1.15 is +15.0%.
@@ -247,7 +200,7 @@ func (t *Trend) Plots() []reports.Plot {
 	for _, m := range metrics {
 		p := reports.Plot{Name: "trend-" + reports.Column(m), Title: reports.Title(m) + " over commits",
 			Subtitle: fmt.Sprintf("median ÷ baseline commit %s's, whiskers: 95%% bootstrap interval; %s is better",
-				t.Commits[t.Baseline].Short(), betterWord(reports.DefaultBetter(m))),
+				t.Commits[t.Baseline].Short(), reports.BetterWord(reports.DefaultBetter(m))),
 			XLabel: "commit (oldest first)", YLabel: "ratio to the baseline commit", Labels: labels, Kind: reports.Trend}
 		var models []string
 		for _, s := range t.Series {

@@ -114,3 +114,11 @@ func WriteHTMLSections(w io.Writer, s *Set, plots []Plot, sections []HTMLSection
 	}
 	return render(w, p)
 }
+
+// Decimal formats v as results.csv does: the shortest plain decimal that
+// reads back exactly; NaN and ±Inf are "".
+func Decimal(v float64) string { return num(v) }
+
+// BetterWord is a direction as the CSV files write it: "higher" (+1),
+// "lower" (-1), "" (0).
+func BetterWord(better int) string { return betterWord(better) }

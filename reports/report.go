@@ -79,23 +79,12 @@ func WriteComparison(dir string, c *Comparison, warn io.Writer) ([]string, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var files []string
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{{CompareCSVFile, c.WriteCSV}, {CompareMDFile, c.WriteMarkdown}, {CompareHTMLFile, func(w io.Writer) error {
+	files, err := WriteFiles(dir, []File{{CompareCSVFile, c.WriteCSV}, {CompareMDFile, c.WriteMarkdown}, {CompareHTMLFile, func(w io.Writer) error {
 		v, err := c.Gate(GateOptions{})
 		return c.WriteHTML(w, v, err)
-	}}} {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return files, err
-		}
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return files, err
-		}
-		files = append(files, path)
+	}}})
+	if err != nil {
+		return files, err
 	}
 	p := c.Plot()
 	if p.Skipped != "" {
@@ -104,4 +93,29 @@ func WriteComparison(dir string, c *Comparison, warn io.Writer) ([]string, error
 	}
 	pf, err := SavePlots(dir, []Plot{p})
 	return append(files, pf...), err
+}
+
+// A File is one file of a report: its name and what writes it.
+type File struct {
+	Name  string
+	Write func(io.Writer) error
+}
+
+// WriteFiles writes each file into dir, which must exist, in order, and
+// returns the paths written. A file is written only when its Write has
+// succeeded whole.
+func WriteFiles(dir string, files []File) ([]string, error) {
+	var paths []string
+	for _, f := range files {
+		var buf bytes.Buffer
+		if err := f.Write(&buf); err != nil {
+			return paths, err
+		}
+		path := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return paths, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
 }
