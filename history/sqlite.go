@@ -3,17 +3,18 @@ package history
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/perf/storage"
 	sbenchfmt "golang.org/x/perf/storage/benchfmt"
 	"golang.org/x/perf/storage/db"
-	_ "golang.org/x/perf/storage/db/sqlite3" // the sqlite3 driver, with foreign keys on, as localperfdata
 )
 
 // sqliteStore is a SQLite file opened through x/perf's storage/db: the
@@ -28,6 +29,10 @@ type sqliteStore struct {
 const busyTimeout = 10000
 
 func openSQLite(path string) (*sqliteStore, error) {
+	if !slices.Contains(sql.Drivers(), "sqlite3") {
+		return nil, fmt.Errorf("history %s: this llmbench was built without cgo, which the SQLite driver needs: "+
+			"build it with CGO_ENABLED=1, or use a perfdata server", path)
+	}
 	dsn := path
 	if !strings.Contains(dsn, "?") {
 		dsn += fmt.Sprintf("?_busy_timeout=%d", busyTimeout)
