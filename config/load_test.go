@@ -55,6 +55,19 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("rate spec: %+v", l)
 	}
 
+	l, err = parseLoad(t, "rate: [2, 4]\narrival: gamma\nburstiness: 0.5\nramp: {from: 1, over: 30s}")
+	if err != nil || l.Arrival != loadgen.ArrivalGamma || l.Burstiness != 0.5 || l.Ramp == nil || l.Ramp.From != 1 || l.Ramp.Over.Duration != 30*time.Second {
+		t.Errorf("gamma and ramp: %+v %v", l, err)
+	}
+	ps, err := loadgen.Points(l)
+	if err != nil || len(ps) != 2 || ps[1].Burstiness != 0.5 || ps[1].Ramp != (loadgen.Ramp{From: 1, Over: 30 * time.Second}) {
+		t.Errorf("gamma and ramp points: %+v %v", ps, err)
+	}
+	l, _ = parseLoad(t, "rate: 2\narrival: gamma")
+	if ps, _ := loadgen.Points(l); ps[0].Burstiness != 1 {
+		t.Errorf("gamma's default burstiness: %+v", ps[0])
+	}
+
 	l, err = parseLoad(t, "records: true")
 	if err != nil || !l.Records {
 		t.Errorf("records: %+v %v", l, err)
@@ -89,7 +102,17 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"concurrency: x", `"x" is not an integer`},
 		{"concurrency: {a: 1}", "want an integer or a list of them"},
 		{"concurrency: [[1]]", "want an integer"},
-		{"rate: 1\narrival: burst", `arrival "burst": want constant or poisson`},
+		{"rate: 1\narrival: burst", `arrival "burst": want constant, poisson or gamma`},
+		{"concurrency: 2\narrival: gamma", "arrival gamma applies to mode rate only"},
+		{"rate: 1\narrival: gamma\nburstiness: -1", "burstiness -1: want a number above 0"},
+		{"rate: 1\narrival: gamma\nburstiness: .inf", "burstiness +Inf"},
+		{"rate: 1\nburstiness: 2", "burstiness applies to arrival gamma only"},
+		{"rate: 1\nramp: {from: 1}", "ramp.over: want the ramp's length"},
+		{"ramp: {from: 1, over: 1s}", "ramp applies to mode rate or concurrency"},
+		{"rate: 1\nramp: {from: -1, over: 1s}", "ramp.from -1: want 0 or more"},
+		{"concurrency: 4\nramp: {from: 0.5, over: 1s}", "ramp.from 0.5: in mode concurrency, want a whole number"},
+		{"concurrency: [8, 2]\nramp: {from: 4, over: 1s}", "ramp.from 4 is above concurrency 2"},
+		{"rate: 1\nramp: {from: 1, over: 1s, to: 3}", "unknown key models.load.ramp.to: want one of from, over"},
 		{"concurrency: 2\narrival: poisson", "arrival poisson applies to mode rate only"},
 		{"concurrency: 2\nmax_concurrency: 4", "max_concurrency applies to mode rate only"},
 		{"rate: 1\nmax_concurrency: -1", "max_concurrency -1"},
@@ -105,7 +128,7 @@ func TestLoadSpecErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got error %v, want it to contain %q", tc.load, err, tc.want)
 		}
-		if err != nil && !strings.Contains(err.Error(), `test.yaml:2: model "m": load: `) && !strings.Contains(err.Error(), "line 6") {
+		if err != nil && !strings.Contains(err.Error(), `test.yaml:2: model "m": load: `) && !strings.Contains(err.Error(), "line 6") && !strings.Contains(err.Error(), "line 7") {
 			t.Errorf("%q: error %q does not say where", tc.load, err)
 		}
 	}

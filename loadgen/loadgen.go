@@ -27,11 +27,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/llmbench/llmbench/backends"
 )
@@ -60,12 +63,18 @@ type Point struct {
 	// 0 in rate mode.
 	Concurrency int
 	// Rate is the requests sent per second (rate mode), Arrival how they are
-	// spaced (ArrivalConstant or ArrivalPoisson), MaxConcurrency the cap
-	// on requests in flight (0: none) and Seed the Poisson seed.
+	// spaced (ArrivalConstant, ArrivalPoisson or ArrivalGamma, of shape
+	// Burstiness), MaxConcurrency the cap on requests in flight (0: none) and
+	// Seed the seed of random arrivals.
 	Rate           float64
 	Arrival        string
+	Burstiness     float64
 	MaxConcurrency int
 	Seed           int64
+	// Ramp, when Over is set, raises the rate (rate mode) or the workers
+	// (concurrency mode) linearly from Ramp.From to Rate or Concurrency over
+	// Ramp.Over.
+	Ramp Ramp
 	// Offset delays every planned send of a constant-rate run: shard i of n of a
 	// split point (SplitPoint) starts i/R after shard 0, so the shards' streams
 	// interleave into one of rate R instead of sending n requests at once.
@@ -79,6 +88,14 @@ type Point struct {
 	Warmup int
 	// SLO are the goodput objectives.
 	SLO SLO
+}
+
+// Ramp is a linear rise of load at the start of a run; the zero value is none.
+type Ramp struct {
+	// From is the rate or concurrency at the start.
+	From float64
+	// Over is the ramp's length; 0 means no ramp.
+	Over time.Duration
 }
 
 // Points returns one point per value of the spec's sweep (a single point when it
@@ -96,6 +113,9 @@ func Points(spec *Spec) ([]Point, error) {
 		Duration: spec.Duration.Duration,
 		Warmup:   spec.Warmup,
 		SLO:      SLO{TTFT: spec.SLO.TTFT.Duration, TPOT: spec.SLO.TPOT.Duration, E2E: spec.SLO.E2E.Duration},
+	}
+	if spec.Ramp != nil {
+		base.Ramp = Ramp{From: spec.Ramp.From, Over: spec.Ramp.Over.Duration}
 	}
 	if base.Requests == 0 && base.Duration == 0 {
 		base.Requests = DefaultRequests
@@ -119,6 +139,12 @@ func Points(spec *Spec) ([]Point, error) {
 			p.Arrival = spec.Arrival
 			if p.Arrival == "" {
 				p.Arrival = ArrivalConstant
+			}
+			if p.Arrival == ArrivalGamma {
+				p.Burstiness = spec.Burstiness
+				if p.Burstiness == 0 {
+					p.Burstiness = 1
+				}
 			}
 			p.MaxConcurrency = spec.MaxConcurrency
 			p.Seed = spec.Seed
@@ -237,9 +263,12 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		runOpen(sendCtx, &wg, p, start, one)
 	} else {
 		var next atomic.Int64
-		for range p.Concurrency {
+		for k := range p.Concurrency {
 			wg.Go(func() {
-				planned := start
+				planned := start.Add(p.workerStart(k))
+				if !sleepUntil(sendCtx, planned) {
+					return
+				}
 				for sendCtx.Err() == nil {
 					i := next.Add(1) - 1
 					if p.Requests > 0 && i >= int64(p.Requests) {
@@ -270,20 +299,13 @@ func runOpen(sendCtx context.Context, wg *sync.WaitGroup, p Point, start time.Ti
 		slots = make(chan struct{}, p.MaxConcurrency)
 	}
 	arrivals := newArrivals(p)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for i := int64(0); p.Requests == 0 || i < int64(p.Requests); i++ {
 		planned := start.Add(arrivals.next())
 		if p.Duration > 0 && planned.Sub(start) >= p.Duration {
 			return
 		}
-		if d := time.Until(planned); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-sendCtx.Done():
-				return
-			}
+		if !sleepUntil(sendCtx, planned) {
+			return
 		}
 		if slots != nil {
 			select {
@@ -304,45 +326,100 @@ func runOpen(sendCtx context.Context, wg *sync.WaitGroup, p Point, start time.Ti
 	}
 }
 
-// arrivals yields the planned send offsets of an open-loop run.
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// workerStart is when worker k (from 0) of a concurrency point starts: at 0
+// without a ramp; with one, the first Ramp.From at 0 and worker k ≥ From when
+// the ramp's line From + (C − From)·t/Over reaches k+1, the last at Over.
+func (p *Point) workerStart(k int) time.Duration {
+	from := int(p.Ramp.From)
+	if p.Ramp.Over <= 0 || k < from || p.Concurrency <= from {
+		return 0
+	}
+	return time.Duration(float64(p.Ramp.Over) * float64(k+1-from) / float64(p.Concurrency-from))
+}
+
+// arrivals yields the planned send offsets of an open-loop run. It draws
+// arrivals of a process of rate 1 (operational time u: request i at u = i for
+// constant arrivals, gaps of mean 1 for Poisson and gamma) and maps each to
+// real time through the inverse of the point's cumulative rate Λ(t): u/R
+// without a ramp. The same mapping makes any of them follow a ramp.
 type arrivals struct {
-	offset  time.Duration
-	rate    float64
-	poisson bool
-	rng     *rand.Rand
-	i       int64
-	t       float64 // seconds
+	offset time.Duration
+	rate   float64
+	ramp   Ramp
+	gap    func() float64 // a random gap of mean 1; nil for constant arrivals
+	i      int64
+	u      float64
 }
 
 func newArrivals(p Point) *arrivals {
-	a := &arrivals{offset: p.Offset, rate: p.Rate, poisson: p.Arrival == ArrivalPoisson}
-	if a.poisson {
-		a.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368))
+	a := &arrivals{offset: p.Offset, rate: p.Rate, ramp: p.Ramp}
+	src := rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368)
+	switch p.Arrival {
+	case ArrivalPoisson:
+		a.gap = rand.New(src).ExpFloat64
+	case ArrivalGamma:
+		// Shape k and rate k: mean 1, variance 1/k.
+		a.gap = distuv.Gamma{Alpha: p.Burstiness, Beta: p.Burstiness, Src: src}.Rand
 	}
 	return a
 }
 
-// next returns the offset from the start of the next request: request 0 at the
-// point's Offset, then gaps of 1/rate (constant) or drawn from Exp(rate)
-// (Poisson).
+// next returns the offset from the start of the next request: request 0 at
+// the point's Offset (and operational time 0), the others as the arrival
+// process and the ramp place them.
 func (a *arrivals) next() time.Duration {
-	var t float64
-	if a.poisson {
-		t = a.t
-		a.t += a.rng.ExpFloat64() / a.rate
-	} else {
-		t = float64(a.i) / a.rate
+	u := float64(a.i)
+	if a.gap != nil {
+		u = a.u
+		a.u += a.gap()
 	}
 	a.i++
-	return a.offset + time.Duration(t*float64(time.Second))
+	return a.offset + time.Duration(a.at(u)*float64(time.Second))
+}
+
+// at returns the time in seconds at which the cumulative rate Λ reaches u. With
+// a ramp from r0 to r1 over T, Λ(t) = r0·t + (r1 − r0)·t²/(2T) up to T, then
+// Λ(T) + r1·(t − T).
+func (a *arrivals) at(u float64) float64 {
+	T := a.ramp.Over.Seconds()
+	if T <= 0 {
+		return u / a.rate
+	}
+	r0, r1 := a.ramp.From, a.rate
+	if total := (r0 + r1) * T / 2; u >= total {
+		return T + (u-total)/r1
+	}
+	if u == 0 {
+		return 0
+	}
+	// The root of (r1−r0)/(2T)·t² + r0·t − u = 0 in [0, T], written so that
+	// it holds for r1 = r0 and a falling rate too.
+	slope := (r1 - r0) / T
+	return 2 * u / (r0 + math.Sqrt(r0*r0+2*slope*u))
 }
 
 func (p *Point) check(nreqs int) error {
 	switch {
 	case nreqs == 0:
 		return errors.New("no requests to send")
-	case p.Requests < 0, p.Duration < 0, p.Warmup < 0, p.MaxConcurrency < 0:
-		return errors.New("requests, duration, warmup and max concurrency must not be negative")
+	case p.Requests < 0, p.Duration < 0, p.Warmup < 0, p.MaxConcurrency < 0, p.Ramp.From < 0, p.Ramp.Over < 0:
+		return errors.New("requests, duration, warmup, max concurrency and ramp must not be negative")
 	}
 	switch p.Mode {
 	case ModeSequential:
@@ -357,8 +434,14 @@ func (p *Point) check(nreqs int) error {
 		if !(p.Rate > 0) {
 			return fmt.Errorf("rate %g: want more than 0", p.Rate)
 		}
-		if p.Arrival != ArrivalConstant && p.Arrival != ArrivalPoisson {
-			return fmt.Errorf("arrival %q: want constant or poisson", p.Arrival)
+		switch p.Arrival {
+		case ArrivalConstant, ArrivalPoisson:
+		case ArrivalGamma:
+			if !(p.Burstiness > 0) {
+				return fmt.Errorf("arrival gamma with burstiness %g: want above 0", p.Burstiness)
+			}
+		default:
+			return fmt.Errorf("arrival %q: want constant, poisson or gamma", p.Arrival)
 		}
 	default:
 		return fmt.Errorf("mode %q: want sequential, concurrency or rate", p.Mode)

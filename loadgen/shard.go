@@ -13,7 +13,7 @@ import (
 // SplitPoint returns shard i of n's part of the load point p, so n machines
 // together put p's load on a shared engine: concurrency C becomes C/n per shard
 // (the remainder to the first shards), rate R becomes R/n (a constant one shifted
-// by i/R, Point.Offset, so the shards interleave), a request count and a
+// by i/R, Point.Offset, so the shards interleave; a ramp's start likewise), a request count and a
 // max_concurrency cap are divided like C, and the Poisson seed is derived from
 // p's seed, the plan (planHash, the same on every shard) and i, so every shard's
 // schedule is independent of the others' and the same on every rerun. The sum of
@@ -49,8 +49,15 @@ func SplitPoint(p Point, i, n int, planHash string) (Point, error) {
 	case ModeConcurrency:
 		q.Concurrency, err = share("concurrency", p.Concurrency)
 		errs = append(errs, err)
+		if p.Ramp.Over > 0 {
+			var from int
+			from, err = share("ramp.from", int(p.Ramp.From))
+			q.Ramp.From = float64(from)
+			errs = append(errs, err)
+		}
 	case ModeRate:
 		q.Rate = p.Rate / float64(n)
+		q.Ramp.From = p.Ramp.From / float64(n)
 		if p.Arrival != ArrivalPoisson && p.Rate > 0 {
 			// Constant streams of R/n each, shard i shifted by i/R: together
 			// one stream of R.

@@ -31,6 +31,11 @@ const (
 	// ArrivalPoisson draws the gaps between requests from an exponential
 	// distribution of mean 1/R (a Poisson process), seeded by Spec.Seed.
 	ArrivalPoisson = "poisson"
+	// ArrivalGamma draws the gaps from a gamma distribution of mean 1/R and
+	// shape Spec.Burstiness (as vLLM's and AIPerf's burstiness): the squared
+	// coefficient of variation of the gaps is 1/burstiness, so burstiness 1 is a
+	// Poisson process, below 1 burstier, above 1 more even.
+	ArrivalGamma = "gamma"
 )
 
 // Spec describes load generation for one model, as the configuration's load:
@@ -54,9 +59,16 @@ type Spec struct {
 	// Rate is the number of requests sent per second (mode rate), one value or a
 	// list to sweep. Each value above 0.
 	Rate Floats `yaml:"rate"`
-	// Arrival is how requests are spaced in rate mode: constant (the default) or
-	// poisson.
+	// Arrival is how requests are spaced in rate mode: constant (the default),
+	// poisson or gamma.
 	Arrival string `yaml:"arrival"`
+	// Burstiness is the shape of arrival gamma's gaps: their CV² is
+	// 1/Burstiness. 0 means 1 (Poisson).
+	Burstiness float64 `yaml:"burstiness"`
+	// Ramp, when set, raises the load linearly over Ramp.Over: in rate mode the
+	// rate goes from Ramp.From to each point's rate, in concurrency mode the
+	// workers from Ramp.From to each point's concurrency.
+	Ramp *RampSpec `yaml:"ramp"`
 	// MaxConcurrency caps the requests in flight in rate mode; when the cap is
 	// reached, sending waits and the wait shows as schedule lag. 0 means no cap.
 	MaxConcurrency int `yaml:"max_concurrency"`
@@ -78,6 +90,16 @@ type Spec struct {
 	// Records writes one JSON line per request of every run (Record) to the
 	// output folder's RecordsFile. Default false.
 	Records bool `yaml:"records"`
+}
+
+// RampSpec is a linear ramp of load as the configuration writes it.
+type RampSpec struct {
+	// From is the rate (requests per second, ≥ 0) or concurrency (a whole
+	// number ≥ 1) at the start of a run.
+	From float64 `yaml:"from"`
+	// Over is how long the ramp lasts; the point's own rate or concurrency
+	// holds after it. Required.
+	Over Duration `yaml:"over"`
 }
 
 // SLOSpec are per-request latency objectives as the configuration writes them.
@@ -202,12 +224,21 @@ func (l *Spec) Check() error {
 	}
 	switch l.Arrival {
 	case "", ArrivalConstant:
-	case ArrivalPoisson:
+	case ArrivalPoisson, ArrivalGamma:
 		if mode != ModeRate {
-			return errors.New("arrival poisson applies to mode rate only")
+			return fmt.Errorf("arrival %s applies to mode rate only", l.Arrival)
 		}
 	default:
-		return fmt.Errorf("arrival %q: want constant or poisson", l.Arrival)
+		return fmt.Errorf("arrival %q: want constant, poisson or gamma", l.Arrival)
+	}
+	switch {
+	case l.Burstiness < 0 || math.IsNaN(l.Burstiness) || math.IsInf(l.Burstiness, 0):
+		return fmt.Errorf("burstiness %g: want a number above 0 (1 is Poisson)", l.Burstiness)
+	case l.Burstiness > 0 && l.Arrival != ArrivalGamma:
+		return errors.New("burstiness applies to arrival gamma only")
+	}
+	if err := l.Ramp.check(mode, l.Concurrency); err != nil {
+		return err
 	}
 	switch {
 	case l.MaxConcurrency < 0:
@@ -222,6 +253,28 @@ func (l *Spec) Check() error {
 		return fmt.Errorf("warmup %d: want 0 or more", l.Warmup)
 	case l.SLO.TTFT.Duration < 0, l.SLO.TPOT.Duration < 0, l.SLO.E2E.Duration < 0:
 		return errors.New("slo: thresholds must not be negative (0 means not checked)")
+	}
+	return nil
+}
+
+func (r *RampSpec) check(mode string, concurrency []int) error {
+	if r == nil {
+		return nil
+	}
+	switch {
+	case r.Over.Duration <= 0:
+		return errors.New("ramp.over: want the ramp's length, above 0 (e.g. 60s)")
+	case mode == ModeSequential:
+		return errors.New("ramp applies to mode rate or concurrency")
+	case r.From < 0 || math.IsNaN(r.From) || math.IsInf(r.From, 0):
+		return fmt.Errorf("ramp.from %g: want 0 or more", r.From)
+	case mode == ModeConcurrency && (r.From < 1 || r.From != math.Trunc(r.From)):
+		return fmt.Errorf("ramp.from %g: in mode concurrency, want a whole number of requests, at least 1", r.From)
+	}
+	for _, c := range concurrency {
+		if r.From > float64(c) {
+			return fmt.Errorf("ramp.from %g is above concurrency %d: a concurrency ramp rises", r.From, c)
+		}
 	}
 	return nil
 }
