@@ -22,7 +22,8 @@ import (
 	"golang.org/x/perf/storage/fs"
 )
 
-// synthRun is llmbench run's output for two synthetic models × two prompts,
+// synthRun is llmbench run's output (names ending in -2, GOMAXPROCS) for two
+// synthetic models × two prompts,
 // iters samples per case, every time metric multiplied by slow (and tokens/s
 // divided by it), each sample with seeded noise of about noise (lognormal
 // sigma). Peak RSS and token counts never change.
@@ -33,7 +34,7 @@ func synthRun(seed uint64, slow, noise float64, iters int) []byte {
 	b.WriteString("goos: linux\ngoarch: amd64\ncpu: Test CPU\nengine: ollama 0.17.4\n")
 	for mi, model := range []string{"tiny-llama", "distilgpt2"} {
 		fmt.Fprintf(&b, "model-id: synthetic:%s\nmodel-synthetic: true\nmodel-params: %d\n", model, 1000000*(mi+1))
-		fmt.Fprintf(&b, "BenchmarkGenerate/model=%s/stage=load 1 %d load-ns %d rss-after-load-B\n", model, 300000000+r.IntN(1000000), 100<<20)
+		fmt.Fprintf(&b, "BenchmarkGenerate/model=%s/stage=load-2 1 %d load-ns %d rss-after-load-B\n", model, 300000000+r.IntN(1000000), 100<<20)
 		for pi, prompt := range []string{"hello", "unicode"} {
 			base := float64(40+20*mi+10*pi) * 1e6 // ns
 			for range iters {
@@ -41,7 +42,7 @@ func synthRun(seed uint64, slow, noise float64, iters int) []byte {
 				e2e := base * f
 				ttft := base * 0.2 * slow * math.Exp(noise*r.NormFloat64())
 				tpot := (e2e - ttft) / 31
-				fmt.Fprintf(&b, "BenchmarkGenerate/model=%s/prompt=%s 1 %.0f ns/op %.0f ttft-ns/op %.0f tpot-ns/op %.2f tokens/s 32 gen-tokens/op %d peak-rss-B\n",
+				fmt.Fprintf(&b, "BenchmarkGenerate/model=%s/prompt=%s-2 1 %.0f ns/op %.0f ttft-ns/op %.0f tpot-ns/op %.2f tokens/s 32 gen-tokens/op %d peak-rss-B\n",
 					model, prompt, e2e, ttft, tpot, 32/(e2e/1e9), 120<<20)
 			}
 		}

@@ -253,6 +253,7 @@ func compare(results [][]*benchfmt.Result, metrics []string, n int, den func(int
 	add := func(rs []*benchfmt.Result, role string, i, d int) {
 		for _, r := range rs {
 			r = r.Clone()
+			r.Name = benchfmt.Name(benchName(r.Name))
 			r.SetConfig(keyRole, role)
 			r.SetConfig(keySeries, ordinal(i))
 			r.SetConfig(keyExp, ordinal(i))
@@ -281,6 +282,18 @@ func compare(results [][]*benchfmt.Result, metrics []string, n int, den func(int
 		}
 	}
 	return out, nil
+}
+
+// benchName is a result's name as package reports names its group
+// (Group.ID): without the "-N" GOMAXPROCS suffix, which llmbench run and go
+// test write on every line alike.
+func benchName(n benchfmt.Name) string {
+	full := string(n.Full())
+	if i := strings.LastIndexByte(full, '-'); i >= 0 && i+1 < len(full) &&
+		strings.Trim(full[i+1:], "0123456789") == "" && !strings.HasSuffix(full[:i], "/") {
+		return full[:i]
+	}
+	return full
 }
 
 // summary is benchseries' summary of the comparison of commit i's benchmark.
