@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,13 +26,14 @@ import (
 var loadPrompts = []config.Prompt{{ID: "a", Prompt: "one two three"}, {ID: "b", Prompt: "four five"}}
 
 // loadSuite parses a configuration whose output is a fresh folder (body
-// formatted with args) and opens its suite with loadPrompts.
-func loadSuite(t *testing.T, body string, args ...any) (*config.Config, *bench.Suite) {
+// formatted with args) and opens its suite with loadPrompts, its notices to
+// notes.
+func loadSuite(t *testing.T, notes io.Writer, body string, args ...any) (*config.Config, *bench.Suite) {
 	t.Helper()
 	out := t.TempDir()
 	cfg, err := config.Parse("load.yaml", []byte(fmt.Sprintf("models_dir: %s\noutput: %s\n", ollamatest.ModelsDir(), out)+fmt.Sprintf(body, args...)))
 	require.NoError(t, err)
-	s, err := bench.Open(context.Background(), cfg, loadPrompts, nil)
+	s, err := bench.Open(context.Background(), cfg, loadPrompts, notes)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return cfg, s
@@ -92,7 +95,7 @@ func fileRecords(t *testing.T, path string) []loadgen.Record {
 func TestLoadRecordsFile(t *testing.T) {
 	srv := openaitest.NewServer(openaitest.Script{})
 	defer srv.Close()
-	cfg, s := loadSuite(t, `models:
+	cfg, s := loadSuite(t, nil, `models:
   - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {concurrency: [1, 2], requests: 5, records: true}}
 `, srv.URL)
 	cases := loadCases(t, cfg, s)
@@ -123,7 +126,7 @@ func TestLoadRecordsFull(t *testing.T) {
 	}
 	srv := openaitest.NewServer(openaitest.Script{})
 	defer srv.Close()
-	cfg, s := loadSuite(t, `models:
+	cfg, s := loadSuite(t, nil, `models:
   - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {requests: 50, records: true}}
 `, srv.URL)
 	require.NoError(t, os.Symlink("/dev/full", filepath.Join(cfg.Output, loadgen.RecordsFile)))
@@ -140,7 +143,7 @@ func TestLoadRecordsFull(t *testing.T) {
 // report's TTFT percentiles are the records'.
 func TestLoadRecordsRealEngine(t *testing.T) {
 	ollamatest.NeedEngine(t)
-	cfg, s := loadSuite(t, `ollama: {manage: always, num_parallel: 2}
+	cfg, s := loadSuite(t, nil, `ollama: {manage: always, num_parallel: 2}
 models:
   - {name: tiny, backend: openai, model: "synthetic:tiny-llama", options: {max_tokens: 4, threads: 1, context: 512}, load: {concurrency: 2, requests: 6, warmup: 1, records: true}}
 `)
@@ -162,4 +165,25 @@ models:
 	}
 	assert.Equal(t, float64(h.Percentile(50)), ms["ttft-p50-ns"], "the report's TTFT p50 is the records'")
 	assert.Equal(t, float64(h.Percentile(99)), ms["ttft-p99-ns"])
+}
+
+// TestLoadStopEarly: a point that stops early says so in its metrics
+// (stopped-early) and in a notice with the reason, and keeps what it measured.
+func TestLoadStopEarly(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(func(r openaitest.Request) openaitest.Script {
+		if r.Index > 5 { // the model's load request is request 0
+			return openaitest.Script{Fault: openaitest.FaultStatus}
+		}
+		return openaitest.Script{}
+	}))
+	defer srv.Close()
+	var notes strings.Builder
+	cfg, s := loadSuite(t, &notes, `models:
+  - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {requests: 100, stop: {error_rate: 0.5, window: 4}}}
+`, srv.URL)
+	ms, err := runLoadCase(t, loadCases(t, cfg, s)[0], 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, ms["stopped-early"])
+	assert.InDelta(t, 6.0/11, ms["error-rate"], 1e-12, "5 ok, then failures until 6 of 11 > 0.5")
+	assert.Contains(t, notes.String(), "llmbench note: model m, concurrency=1: 1 of 1 runs stopped early (load: stop): error rate 0.545 > 0.5 after 11 requests")
 }

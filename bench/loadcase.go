@@ -107,6 +107,9 @@ func (c *LoadCase) End() ([]Metric, error) {
 	if c.total == nil {
 		return nil, nil
 	}
+	if c.total.Stopped != "" {
+		c.Model.suite.Notice("model %s, %s: %d of %d runs stopped early (load: stop): %s", c.Model.Config.Name, c.Point.Name, c.total.StoppedRuns, c.total.Runs, c.total.Stopped)
+	}
 	var out []Metric
 	for _, m := range c.total.Metrics() {
 		out = append(out, Metric{Unit: m.Name, Value: m.Value})

@@ -68,6 +68,14 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("gamma's default burstiness: %+v", ps[0])
 	}
 
+	l, err = parseLoad(t, "rate: 4\nstop: {error_rate: 0.2, lag: 2s, ttft_growth: 5, window: 20}")
+	if err != nil || *l.Stop != (loadgen.StopSpec{ErrorRate: 0.2, Lag: loadgen.Duration{Duration: 2 * time.Second}, TTFTGrowth: 5, Window: 20}) {
+		t.Errorf("stop: %+v %v", l.Stop, err)
+	}
+	if ps, _ := loadgen.Points(l); ps[0].Stop != (loadgen.Stop{ErrorRate: 0.2, Lag: 2 * time.Second, TTFTGrowth: 5, Window: 20}) {
+		t.Errorf("stop point: %+v", ps[0].Stop)
+	}
+
 	l, err = parseLoad(t, "records: true")
 	if err != nil || !l.Records {
 		t.Errorf("records: %+v %v", l, err)
@@ -122,6 +130,13 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"warmup: -2", "warmup -2"},
 		{"slo: {ttft: -1ms}", "slo: thresholds must not be negative"},
 		{"slo: {ttfb: 1ms}", "unknown key models.load.slo.ttfb: want one of ttft, tpot, e2e"},
+		{"stop: {error_rate: 1}", "stop.error_rate 1: want a share from 0"},
+		{"stop: {error_rate: -0.1}", "stop.error_rate -0.1"},
+		{"stop: {lag: -1s}", "stop.lag -1s"},
+		{"stop: {ttft_growth: 0.5}", "stop.ttft_growth 0.5: want a factor above 1"},
+		{"stop: {error_rate: 0.1, window: -1}", "stop.window -1"},
+		{"stop: {window: 5}", "stop: set error_rate, lag or ttft_growth"},
+		{"stop: {errors: 0.1}", "unknown key models.load.stop.errors: want one of error_rate, lag, ttft_growth, window"},
 		{"requets: 10", "unknown key models.load.requets: want one of mode, concurrency"},
 	} {
 		_, err := parseLoad(t, tc.load)

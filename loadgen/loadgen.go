@@ -88,6 +88,8 @@ type Point struct {
 	Warmup int
 	// SLO are the goodput objectives.
 	SLO SLO
+	// Stop are the bounds of over-saturation past which the run stops early.
+	Stop Stop
 }
 
 // Ramp is a linear rise of load at the start of a run; the zero value is none.
@@ -113,6 +115,7 @@ func Points(spec *Spec) ([]Point, error) {
 		Duration: spec.Duration.Duration,
 		Warmup:   spec.Warmup,
 		SLO:      SLO{TTFT: spec.SLO.TTFT.Duration, TPOT: spec.SLO.TPOT.Duration, E2E: spec.SLO.E2E.Duration},
+		Stop:     spec.Stop.stop(),
 	}
 	if spec.Ramp != nil {
 		base.Ramp = Ramp{From: spec.Ramp.From, Over: spec.Ramp.Over.Duration}
@@ -234,15 +237,33 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	var (
 		recErrOnce sync.Once
 		recErr     error
+		stop       *stopper
 	)
+	// reqCtx ends the requests in flight: with ctx, or when the run stops early.
+	reqCtx, cancelReqs := context.WithCancel(ctx)
+	defer cancelReqs()
+	stopRun := func() {
+		stopSending()
+		cancelReqs()
+	}
+	if p.Stop.Any() {
+		stop = newStopper(p.Stop)
+	}
 	one := func(i int64, planned time.Time) {
 		r := request(i)
 		sent := time.Now()
+		if stop != nil && stop.sending(i, sent.Sub(planned)) {
+			stopRun()
+			return
+		}
 		rep.begin(planned, sent)
-		res, err := b.Generate(ctx, r)
+		res, err := b.Generate(reqCtx, r)
 		done := time.Now()
-		aborted := err != nil && ctx.Err() != nil
+		aborted := err != nil && reqCtx.Err() != nil
 		rep.record(planned, sent, done, res, err, aborted)
+		if stop != nil && !aborted && stop.done(res, err) {
+			stopRun()
+		}
 		if cfg.records != nil {
 			rec := newRecord(start, i, planned, sent, done, res, err, aborted, p.SLO)
 			rec.Bench, rec.Run = cfg.bench, run
@@ -282,6 +303,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	}
 	wg.Wait()
 	rep.finish()
+	rep.Runs = 1
+	if stop != nil && stop.reason != "" {
+		rep.Stopped, rep.StoppedRuns = stop.reason, 1
+	}
 	if err := ctx.Err(); err != nil {
 		rep.Interrupted = true
 		return rep, fmt.Errorf("load %s: %w", p.Name, err)

@@ -45,6 +45,11 @@ type Report struct {
 	MaxInFlight int
 	// Interrupted is set when the caller's context ended the run early.
 	Interrupted bool
+	// Runs counts the runs merged into the report (1 for one run) and
+	// StoppedRuns those that stopped early on the point's Stop bounds; Stopped
+	// is the first one's reason ("" when none stopped).
+	Runs, StoppedRuns int
+	Stopped           string
 
 	mu       sync.Mutex
 	inflight int
@@ -174,6 +179,11 @@ func (r *Report) Merge(o *Report) {
 	r.Lag.Merge(o.Lag)
 	r.MaxInFlight = max(r.MaxInFlight, o.MaxInFlight)
 	r.Interrupted = r.Interrupted || o.Interrupted
+	r.Runs += o.Runs
+	r.StoppedRuns += o.StoppedRuns
+	if r.Stopped == "" {
+		r.Stopped = o.Stopped
+	}
 }
 
 // Metric is one named value of a report, in benchmark units (see Direction).
@@ -186,7 +196,7 @@ type Metric struct {
 // apply are left out rather than reported as 0: no latency metric without a
 // sample, no goodput without an SLO, nothing per second without a wall time.
 //
-//	req/s tokens/s goodput-req/s error-rate
+//	req/s tokens/s goodput-req/s error-rate stopped-early
 //	ttft-p50-ns ttft-p90-ns ttft-p99-ns   (likewise tpot, itl, e2e)
 //	lag-p50-ns lag-p99-ns
 func (r *Report) Metrics() []Metric {
@@ -204,6 +214,9 @@ func (r *Report) Metrics() []Metric {
 	if n := r.Succeeded + r.Failed; n > 0 {
 		add("error-rate", float64(r.Failed)/float64(n))
 	}
+	if r.Point.Stop.Any() && r.Runs > 0 {
+		add("stopped-early", float64(r.StoppedRuns)/float64(r.Runs))
+	}
 	for _, hm := range histMetrics {
 		h := hm.get(r)
 		if h.Count() == 0 {
@@ -219,7 +232,7 @@ func (r *Report) Metrics() []Metric {
 // MetricNames returns every name Metrics may report, in its order, e.g. to print
 // `Unit NAME better=DIRECTION` lines before any result.
 func MetricNames() []string {
-	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate"}
+	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early"}
 	for _, h := range histMetrics {
 		for _, q := range h.qs {
 			names = append(names, fmt.Sprintf("%s-p%d-ns", h.name, q))
@@ -245,7 +258,7 @@ var histMetrics = []struct {
 // `Unit NAME better=…` lines.
 func Direction(name string) string {
 	switch {
-	case strings.HasSuffix(name, "-ns"), name == "error-rate":
+	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early":
 		return "lower"
 	case strings.HasSuffix(name, "/s"):
 		return "higher"
@@ -262,6 +275,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Interrupted {
 		fmt.Fprint(tw, " (interrupted)")
+	}
+	if r.Stopped != "" {
+		fmt.Fprintf(tw, " (stopped early: %s)", r.Stopped)
 	}
 	fmt.Fprintf(tw, " in %v, max %d in flight\n", r.Wall.Round(time.Millisecond), r.MaxInFlight)
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
@@ -290,6 +306,8 @@ type reportJSON struct {
 	ErrorSamples              map[string]string
 	MaxInFlight               int
 	Interrupted               bool
+	Runs, StoppedRuns         int    `json:",omitempty"`
+	Stopped                   string `json:",omitempty"`
 	TTFT, TPOT, ITL, E2E, Lag []int64
 }
 
@@ -305,6 +323,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		OutputTokens: r.OutputTokens, PromptTokens: r.PromptTokens,
 		Errors: r.Errors, ErrorSamples: r.ErrorSamples,
 		MaxInFlight: r.MaxInFlight, Interrupted: r.Interrupted,
+		Runs: r.Runs, StoppedRuns: r.StoppedRuns, Stopped: r.Stopped,
 		TTFT: r.TTFT.Values(), TPOT: r.TPOT.Values(), ITL: r.ITL.Values(),
 		E2E: r.E2E.Values(), Lag: r.Lag.Values(),
 	})
@@ -322,6 +341,7 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 		OutputTokens: j.OutputTokens, PromptTokens: j.PromptTokens,
 		Errors: j.Errors, ErrorSamples: j.ErrorSamples,
 		MaxInFlight: j.MaxInFlight, Interrupted: j.Interrupted,
+		Runs: j.Runs, StoppedRuns: j.StoppedRuns, Stopped: j.Stopped,
 		TTFT: histogramOf(j.TTFT), TPOT: histogramOf(j.TPOT), ITL: histogramOf(j.ITL),
 		E2E: histogramOf(j.E2E), Lag: histogramOf(j.Lag),
 	}

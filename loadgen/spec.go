@@ -87,6 +87,9 @@ type Spec struct {
 	// SLO are the thresholds a request must meet to count towards goodput. A zero
 	// threshold is not checked; with none set, goodput is not reported.
 	SLO SLOSpec `yaml:"slo"`
+	// Stop are the bounds of over-saturation past which a run stops early (see
+	// Stop); nil checks none.
+	Stop *StopSpec `yaml:"stop"`
 	// Records writes one JSON line per request of every run (Record) to the
 	// output folder's RecordsFile. Default false.
 	Records bool `yaml:"records"`
@@ -238,6 +241,9 @@ func (l *Spec) Check() error {
 		return errors.New("burstiness applies to arrival gamma only")
 	}
 	if err := l.Ramp.check(mode, l.Concurrency); err != nil {
+		return err
+	}
+	if err := l.Stop.check(); err != nil {
 		return err
 	}
 	switch {

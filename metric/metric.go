@@ -103,6 +103,7 @@ var table = []Info{
 	{Unit: "req/s", Title: "Requests/s", Better: Higher, Family: Load},
 	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: Higher, Family: Load},
 	{Unit: "error-rate", Title: "Error rate", Better: Lower, Family: Load},
+	{Unit: "stopped-early", Title: "Runs stopped early", Better: Lower, Family: Load},
 	// Quality (docs/quality.md): directions hold for real models only.
 	{Unit: "out-words/op", Title: "Output words", Family: Quality},
 	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},
