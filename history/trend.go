@@ -53,7 +53,8 @@ type Trend struct {
 	Series []*Series
 }
 
-// A Series is one metric of one benchmark over the commits.
+// A Series is one metric of one benchmark over the commits. Stage lines
+// (stage=load: one sample per model and run) have none.
 type Series struct {
 	// Benchmark is the full name without "Benchmark":
 	// "Generate/model=a/prompt=p".
@@ -252,6 +253,9 @@ func compare(results [][]*benchfmt.Result, metrics []string, n int, den func(int
 	}
 	add := func(rs []*benchfmt.Result, role string, i, d int) {
 		for _, r := range rs {
+			if isStage(benchName(r.Name)) {
+				continue
+			}
 			r = r.Clone()
 			r.Name = benchfmt.Name(benchName(r.Name))
 			r.SetConfig(keyRole, role)
@@ -296,6 +300,13 @@ func benchName(n benchfmt.Name) string {
 	return full
 }
 
+// isStage reports whether a benchmark is a stage line
+// (Generate/model=m/stage=load): what is measured once per model and run,
+// such as its load, which the trend leaves out as the gate does.
+func isStage(name string) bool {
+	return strings.Contains(name, "/"+reports.StageKey+"=")
+}
+
 // summary is benchseries' summary of the comparison of commit i's benchmark.
 func summary(cs *benchseries.ComparisonSeries, bench string, i int) (*benchseries.ComparisonSummary, bool) {
 	if cs == nil {
@@ -319,6 +330,9 @@ func (t *Trend) series(metrics []string, level, step map[string]*benchseries.Com
 	for i, c := range t.Commits {
 		byCommit[i] = map[string]*reports.Group{}
 		for _, g := range c.Set.Groups {
+			if g.Stage() != "" {
+				continue
+			}
 			if !slices.Contains(benches, g.ID()) {
 				benches = append(benches, g.ID())
 			}
