@@ -19,8 +19,30 @@ type Mark struct {
 // every k-th is named.
 const trendTicks = 16
 
+// trendLogSpan is the span of a Trend's values and intervals beyond which its
+// y axis is logarithmic: a 5× change, or one wild interval, still leaves the
+// other points readable.
+const trendLogSpan = 20
+
+// trendRange is the smallest and largest positive finite value or interval
+// bound of the series.
+func trendRange(series []Series) (lo, hi float64) {
+	lo, hi = math.Inf(1), 0
+	for _, s := range series {
+		for _, vs := range [][]float64{s.Values, s.Lo, s.Hi} {
+			for _, v := range vs {
+				if finite(v) && v > 0 {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+	}
+	return lo, hi
+}
+
 // drawTrend draws p as Lines over commits 1…len(Labels), each commit named
-// on the x axis, and rings p.Marks in red.
+// on the x axis, the y axis logarithmic when the data span more than
+// trendLogSpan times, and rings p.Marks in red.
 func (p Plot) drawTrend(pl *plot.Plot) error {
 	if err := p.drawLines(pl); err != nil {
 		return err
@@ -40,6 +62,20 @@ func (p Plot) drawTrend(pl *plot.Plot) error {
 	pl.X.Tick.Label.XAlign = draw.XRight
 	pl.X.Tick.Label.YAlign = draw.YTop
 	pl.X.Min, pl.X.Max = 0.5, float64(n)+0.5
+	if lo, hi := trendRange(p.Series); hi > trendLogSpan*lo {
+		pl.Y.Scale = plot.LogScale{}
+		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		entries := 0 // legend lines, each given room above the data
+		for _, s := range p.Series {
+			if s.Name != "" {
+				entries++
+			}
+		}
+		if len(p.Marks) > 0 {
+			entries++
+		}
+		pl.Y.Min, pl.Y.Max = lo/1.5, hi*math.Pow(2.5, float64(entries+1))
+	}
 	if len(p.Marks) == 0 {
 		return nil
 	}
@@ -54,7 +90,9 @@ func (p Plot) drawTrend(pl *plot.Plot) error {
 	sc.GlyphStyle = draw.GlyphStyle{Color: colorRed, Radius: vg.Points(7), Shape: draw.RingGlyph{}}
 	pl.Add(sc)
 	pl.Legend.Add("change point", sc)
-	pl.Y.Max *= 1.06 // the legend's extra line
+	if _, ok := pl.Y.Scale.(plot.LogScale); !ok {
+		pl.Y.Max *= 1.06 // the legend's extra line
+	}
 	return nil
 }
 

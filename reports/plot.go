@@ -100,7 +100,8 @@ const (
 	// whiskers; axes from zero unless LogX.
 	Lines
 	// Trend: Lines over commits, x = 1, 2, … named by Labels, with Marks
-	// ringed (drawTrend).
+	// ringed; the y axis logarithmic when the data span more than 20×
+	// (drawTrend).
 	Trend
 )
 
