@@ -5,7 +5,7 @@ export LLMBENCH_OLLAMA := $(CURDIR)/bin/ollama
 # Tests that need the real engine fail (rather than skip) when it is missing.
 export LLMBENCH_REQUIRE_ENGINE := 1
 
-.PHONY: all bench bench-smoke fuzz-smoke load test chromium test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean
+.PHONY: all bench bench-smoke fuzz-smoke load test chromium test-llamacpp test-slurm slurm-up slurm-down ollama ollama-cuda gpu-bundle build vet lint clean image test-image
 
 all: build
 
@@ -35,14 +35,16 @@ bench: ollama build
 load: ollama build
 	./bin/llmbench run --config configs/load.yaml
 
-## test: vet, lint the workflow, every test (the real-engine ones included), and the
-## Go-native benchmark path on tiny models, read back by stock benchstat
+## test: vet, lint the workflow, every test (the real-engine ones included), the
+## Go-native benchmark path on tiny models, read back by stock benchstat, and the
+## container image built and run
 test: ollama vet lint chromium
 	LLMBENCH_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) test-llamacpp
 	$(MAKE) bench-smoke
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-slurm
+	$(MAKE) test-image
 
 ## chromium: Debian's browser for the HTML report's browser test (apt-get as root, once)
 chromium:
@@ -58,6 +60,16 @@ test-llamacpp: ollama
 ## benchstat, a killed task; the cluster is stopped afterwards, also on failure
 test-slurm: ollama build
 	LLMBENCH_BIN=$(CURDIR)/bin/llmbench GO=$(GO) ./scripts/slurm-local.sh test
+
+## image: the container image (Dockerfile) built with podman into localhost/llmbench:latest;
+## base images are pulled, or made here with debootstrap where no registry answers (docs/container.md)
+image:
+	GO=$(GO) ./scripts/image.sh build
+
+## test-image: the image built, configs/ci.yaml run in it twice with configs/, data/, outputs/ and
+## models mounted (by podman run, or under chroot where podman run is refused), its outputs checked
+test-image:
+	GO=$(GO) ./scripts/image.sh test
 
 ## slurm-up, slurm-down: start or stop that cluster by hand (then: eval $$(scripts/slurm-local.sh env))
 slurm-up:
