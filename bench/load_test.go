@@ -21,6 +21,7 @@ import (
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
+	"github.com/llmbench/llmbench/metric"
 )
 
 var loadPrompts = []config.Prompt{{ID: "a", Prompt: "one two three"}, {ID: "b", Prompt: "four five"}}
@@ -186,4 +187,46 @@ func TestLoadStopEarly(t *testing.T) {
 	assert.Equal(t, 1.0, ms["stopped-early"])
 	assert.InDelta(t, 6.0/11, ms["error-rate"], 1e-12, "5 ok, then failures until 6 of 11 > 0.5")
 	assert.Contains(t, notes.String(), "llmbench note: model m, concurrency=1: 1 of 1 runs stopped early (load: stop): error rate 0.545 > 0.5 after 11 requests")
+}
+
+// TestLoadSearch: a search point finds the knee of a scripted server of 3
+// slots (concurrency 3), reports slo-max-concurrency with the best probe's
+// metrics (every unit known to package metric), writes every probe to the
+// output folder's search.jsonl and tells each in a notice.
+func TestLoadSearch(t *testing.T) {
+	q := openaitest.NewQueue(3, 120*time.Millisecond, 5*time.Millisecond, 3)
+	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	defer srv.Close()
+	var notes strings.Builder
+	cfg, s := loadSuite(t, &notes, `models:
+  - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {concurrency: [1, 6], requests: 12, slo: {ttft: 70ms}, search: {target: 0.95}}}
+`, srv.URL)
+	cases := loadCases(t, cfg, s)
+	require.Len(t, cases, 1)
+	assert.Equal(t, "Load/model=m/search=concurrency", cases[0].Bench())
+	ms, err := runLoadCase(t, cases[0], 1)
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, ms["slo-max-concurrency"])
+	assert.Contains(t, ms, "goodput-req/s")
+	for u := range ms {
+		_, ok := metric.Lookup(u)
+		assert.True(t, ok, "%s is not in package metric", u)
+	}
+	data, err := os.ReadFile(filepath.Join(cfg.Output, loadgen.SearchFile))
+	require.NoError(t, err)
+	var probes []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var pr loadgen.ProbeRecord
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &pr))
+		assert.Equal(t, 1, pr.V)
+		assert.Equal(t, "Load/model=m/search=concurrency", pr.Bench)
+		assert.Equal(t, 12, pr.Report.Succeeded+pr.Report.Failed)
+		assert.Equal(t, pr.Metrics["req/s"], float64(pr.Report.Succeeded)/pr.Report.Wall.Seconds())
+		probes = append(probes, fmt.Sprintf("%s:%v:%v", pr.Name, pr.Pass, pr.Best))
+	}
+	assert.Equal(t, []string{"concurrency=1:true:false", "concurrency=6:false:false", "concurrency=3:true:true", "concurrency=4:false:false"}, probes)
+	assert.Contains(t, notes.String(), "model m, search=concurrency: probe concurrency=4: ")
+	assert.Contains(t, notes.String(), "misses the target 95%")
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/llmbench/llmbench/backends"
@@ -19,8 +20,9 @@ type LoadCase struct {
 	// Split says the point is split over every shard of the suite's plan; the
 	// front end keeps each run's report (loadgen.ShardRecord) for merge.
 	Split bool
-	reqs  []backends.Request
-	total *loadgen.Report // the window's runs, merged
+	reqs   []backends.Request
+	total  *loadgen.Report        // the window's runs, merged
+	search *loadgen.SearchResult // a search point's latest search
 }
 
 // loadCases returns the sweep points of m, a model with a load: section. Its
@@ -49,7 +51,8 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	return out, nil
 }
 
-// Name implements [Case]: concurrency=N or rate=R.
+// Name implements [Case]: concurrency=N, rate=R, search=rate or
+// search=concurrency.
 func (c *LoadCase) Name() string { return c.Point.Name }
 
 // Bench is the case's benchmark name as result lines write it, without
@@ -67,7 +70,7 @@ func (c *LoadCase) Warm(context.Context) error { return nil }
 
 // Begin implements [Case]: the memory peak is reset.
 func (c *LoadCase) Begin() error {
-	c.total = nil
+	c.total, c.search = nil, nil
 	if err := c.Model.resetMemory(); err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
@@ -81,11 +84,14 @@ func (c *LoadCase) Step(ctx context.Context) error {
 		opts = append(opts, loadgen.WithSalt())
 	}
 	if c.Model.Config.Load.Records {
-		rw, err := c.Model.suite.records()
+		rw, err := c.Model.suite.lines(loadgen.RecordsFile)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)
 		}
 		opts = append(opts, loadgen.WithRecords(rw, c.Bench()))
+	}
+	if c.Point.Search.Over != "" {
+		return c.runSearch(ctx, opts)
 	}
 	r, err := loadgen.RunPoint(ctx, c.Model.Backend, c.Point, c.reqs, opts...)
 	if r != nil && r.Succeeded+r.Failed > 0 {
@@ -101,18 +107,63 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	return nil
 }
 
+// runSearch runs one search of a search point: its probes are written to the
+// output folder's loadgen.SearchFile and told in notices; the window reports
+// its latest search.
+func (c *LoadCase) runSearch(ctx context.Context, opts []loadgen.Option) error {
+	res, err := loadgen.RunSearch(ctx, c.Model.Backend, c.Point, c.reqs, opts...)
+	if res == nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	c.search = res
+	s := c.Model.suite
+	for _, pr := range res.Probes {
+		verdict := "misses"
+		if pr.Pass {
+			verdict = "meets"
+		}
+		s.Notice("model %s, %s: probe %s: %.1f%% of requests within the SLO: %s the target %g%%", c.Model.Config.Name, c.Point.Name,
+			pr.Report.Point.Name, 100*pr.Share, verdict, 100*res.Search.Target)
+	}
+	switch {
+	case res.Best == nil && len(res.Probes) > 0:
+		s.Notice("model %s, %s: not even %s %g meets the SLO", c.Model.Config.Name, c.Point.Name, res.Search.Over, res.Search.Low)
+	case res.AtHigh:
+		s.Notice("model %s, %s: the highest bound, %g, meets the SLO: the limit is at or above it", c.Model.Config.Name, c.Point.Name, res.Search.High)
+	}
+	rw, werr := s.lines(loadgen.SearchFile)
+	if werr == nil {
+		werr = loadgen.WriteSearch(rw, c.Bench(), res)
+	}
+	if err = errors.Join(err, werr); err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	return nil
+}
+
 // End implements [Case]: the merged report's metrics (docs/load.md) and the
-// memory peak of the engine process over all the window's runs.
+// memory peak of the engine process over all the window's runs. A search
+// point's are its latest search's: slo-max-req/s or slo-max-concurrency and
+// the metrics of the probe it found (none when no probe met the SLO).
 func (c *LoadCase) End() ([]Metric, error) {
-	if c.total == nil {
+	var ms []loadgen.Metric
+	switch {
+	case c.search != nil:
+		ms = c.search.Metrics()
+	case c.total != nil:
+		ms = c.total.Metrics()
+		if c.total.Stopped != "" {
+			c.Model.suite.Notice("model %s, %s: %d of %d runs stopped early (load: stop): %s", c.Model.Config.Name, c.Point.Name, c.total.StoppedRuns, c.total.Runs, c.total.Stopped)
+		}
+	default:
 		return nil, nil
 	}
-	if c.total.Stopped != "" {
-		c.Model.suite.Notice("model %s, %s: %d of %d runs stopped early (load: stop): %s", c.Model.Config.Name, c.Point.Name, c.total.StoppedRuns, c.total.Runs, c.total.Stopped)
-	}
 	var out []Metric
-	for _, m := range c.total.Metrics() {
+	for _, m := range ms {
 		out = append(out, Metric{Unit: m.Name, Value: m.Value})
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	if peak, ok, err := c.Model.peakMemory(); err != nil {
 		return out, fmt.Errorf("%s: %w", c, err)

@@ -9,9 +9,10 @@ import (
 	"github.com/llmbench/llmbench/loadgen"
 )
 
-// recordsFile is the suite's per-request records file (loadgen.RecordsFile in
-// the output folder), shared by every load case that writes records. It is
-// created, empty, when the first such case runs, and closed with the suite.
+// recordsFile is one of the suite's JSON-lines files in the output folder
+// (loadgen.RecordsFile, loadgen.SearchFile), shared by every load case that
+// writes it. It is created, empty, when the first such case runs, and closed
+// with the suite.
 type recordsFile struct {
 	*loadgen.RecordWriter
 	f *os.File
@@ -19,10 +20,11 @@ type recordsFile struct {
 
 func (r *recordsFile) Close() error { return r.f.Close() }
 
-// records returns the suite's records writer, opening its file on first use.
-func (s *Suite) records() (*loadgen.RecordWriter, error) {
-	path := filepath.Join(s.Config.Output, loadgen.RecordsFile)
-	c, err := s.Shared("bench:records:"+path, func() (_ io.Closer, err error) {
+// lines returns the writer of the output folder's file name, opening the file
+// on first use.
+func (s *Suite) lines(name string) (*loadgen.RecordWriter, error) {
+	path := filepath.Join(s.Config.Output, name)
+	c, err := s.Shared("bench:lines:"+path, func() (_ io.Closer, err error) {
 		if err := os.MkdirAll(s.Config.Output, 0o755); err != nil {
 			return nil, err
 		}
@@ -33,7 +35,7 @@ func (s *Suite) records() (*loadgen.RecordWriter, error) {
 		return &recordsFile{loadgen.NewRecordWriter(f), f}, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("request records: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return c.(*recordsFile).RecordWriter, nil
 }

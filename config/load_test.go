@@ -76,6 +76,18 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("stop point: %+v", ps[0].Stop)
 	}
 
+	l, err = parseLoad(t, "rate: [1, 33]\nslo: {ttft: 1s}\nsearch: {target: 0.9}")
+	if err != nil || l.Search == nil || l.Search.Target != 0.9 {
+		t.Errorf("search: %+v %v", l, err)
+	}
+	if ps, _ := loadgen.Points(l); len(ps) != 1 || ps[0].Name != "search=rate" || ps[0].Search != (loadgen.Search{Over: "rate", Low: 1, High: 33, Tolerance: 1, Target: 0.9}) {
+		t.Errorf("search point: %+v", ps)
+	}
+	l, _ = parseLoad(t, "concurrency: [1, 64]\nslo: {ttft: 1s}\nsearch: {}")
+	if ps, _ := loadgen.Points(l); ps[0].Name != "search=concurrency" || ps[0].Search.Target != loadgen.DefaultSearchTarget || ps[0].Search.Tolerance != 1 {
+		t.Errorf("search defaults: %+v", ps[0].Search)
+	}
+
 	l, err = parseLoad(t, "records: true")
 	if err != nil || !l.Records {
 		t.Errorf("records: %+v %v", l, err)
@@ -137,6 +149,13 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"stop: {error_rate: 0.1, window: -1}", "stop.window -1"},
 		{"stop: {window: 5}", "stop: set error_rate, lag or ttft_growth"},
 		{"stop: {errors: 0.1}", "unknown key models.load.stop.errors: want one of error_rate, lag, ttft_growth, window"},
+		{"concurrency: [1, 4, 8]\nslo: {ttft: 1s}\nsearch: {}", "search: give concurrency as [low, high]"},
+		{"search: {}", "search: over rate or concurrency"},
+		{"rate: [4, 2]\nslo: {ttft: 1s}\nsearch: {}", "search: rate [4, 2]: want low below high"},
+		{"rate: [1, 2]\nsearch: {}", "search: needs an slo"},
+		{"rate: [1, 2]\nslo: {ttft: 1s}\nsearch: {target: 1.5}", "search.target 1.5"},
+		{"rate: [1, 2]\nslo: {ttft: 1s}\nsearch: {tolerance: -1}", "search.tolerance -1"},
+		{"concurrency: [1, 8]\nslo: {ttft: 1s}\nsearch: {tolerance: 1.5}", "search.tolerance 1.5: a concurrency search's is a whole number"},
 		{"requets: 10", "unknown key models.load.requets: want one of mode, concurrency"},
 	} {
 		_, err := parseLoad(t, tc.load)

@@ -90,6 +90,10 @@ type Point struct {
 	SLO SLO
 	// Stop are the bounds of over-saturation past which the run stops early.
 	Stop Stop
+	// Search, when its Over is set, makes the point a search for the highest
+	// load meeting the SLO (RunSearch), named search=rate or
+	// search=concurrency; RunPoint runs it at Rate or Concurrency alone.
+	Search Search
 }
 
 // Ramp is a linear rise of load at the start of a run; the zero value is none.
@@ -123,6 +127,29 @@ func Points(spec *Spec) ([]Point, error) {
 	if base.Requests == 0 && base.Duration == 0 {
 		base.Requests = DefaultRequests
 	}
+	if base.Mode == ModeRate {
+		base.Arrival = spec.Arrival
+		if base.Arrival == "" {
+			base.Arrival = ArrivalConstant
+		}
+		if base.Arrival == ArrivalGamma {
+			base.Burstiness = spec.Burstiness
+			if base.Burstiness == 0 {
+				base.Burstiness = 1
+			}
+		}
+		base.MaxConcurrency = spec.MaxConcurrency
+		base.Seed = spec.Seed
+		if base.Seed == 0 {
+			base.Seed = 1
+		}
+	}
+	if spec.Search != nil {
+		srch := spec.Search.search(spec, base.Mode)
+		p := probePoint(base, srch.Low)
+		p.Name, p.Search = "search="+base.Mode, srch
+		return []Point{p}, nil
+	}
 	var ps []Point
 	switch base.Mode {
 	case ModeSequential:
@@ -139,21 +166,6 @@ func Points(spec *Spec) ([]Point, error) {
 		for _, r := range spec.Rate {
 			p := base
 			p.Rate, p.Name = r, "rate="+strconv.FormatFloat(r, 'g', -1, 64)
-			p.Arrival = spec.Arrival
-			if p.Arrival == "" {
-				p.Arrival = ArrivalConstant
-			}
-			if p.Arrival == ArrivalGamma {
-				p.Burstiness = spec.Burstiness
-				if p.Burstiness == 0 {
-					p.Burstiness = 1
-				}
-			}
-			p.MaxConcurrency = spec.MaxConcurrency
-			p.Seed = spec.Seed
-			if p.Seed == 0 {
-				p.Seed = 1
-			}
 			ps = append(ps, p)
 		}
 	}

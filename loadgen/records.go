@@ -65,7 +65,7 @@ type Record struct {
 	Good *bool `json:"good,omitempty"`
 }
 
-// RecordWriter writes records as JSON lines, one Write each, so an unbuffered
+// RecordWriter writes records (and a search's probes, WriteSearch) as JSON lines, one Write each, so an unbuffered
 // file holds every finished request at once. It is safe for concurrent use; the
 // first write error is kept and returned by every later Write.
 type RecordWriter struct {
@@ -81,10 +81,13 @@ func NewRecordWriter(w io.Writer) *RecordWriter {
 }
 
 // Write writes one record.
-func (rw *RecordWriter) Write(rec *Record) error {
-	data, err := json.Marshal(rec)
+func (rw *RecordWriter) Write(rec *Record) error { return rw.line(rec) }
+
+// line writes v as one JSON line.
+func (rw *RecordWriter) line(v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("request record: %w", err)
+		return fmt.Errorf("record: %w", err)
 	}
 	rw.mu.Lock()
 	defer rw.mu.Unlock()

@@ -260,7 +260,7 @@ func Direction(name string) string {
 	switch {
 	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early":
 		return "lower"
-	case strings.HasSuffix(name, "/s"):
+	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency":
 		return "higher"
 	}
 	return ""

@@ -90,6 +90,10 @@ type Spec struct {
 	// Stop are the bounds of over-saturation past which a run stops early (see
 	// Stop); nil checks none.
 	Stop *StopSpec `yaml:"stop"`
+	// Search makes the load a search for the highest rate or concurrency that
+	// meets the SLO, between the two values of Rate or Concurrency (see
+	// Search); nil sweeps them instead.
+	Search *SearchSpec `yaml:"search"`
 	// Records writes one JSON line per request of every run (Record) to the
 	// output folder's RecordsFile. Default false.
 	Records bool `yaml:"records"`
@@ -244,6 +248,9 @@ func (l *Spec) Check() error {
 		return err
 	}
 	if err := l.Stop.check(); err != nil {
+		return err
+	}
+	if err := l.Search.check(l, mode); err != nil {
 		return err
 	}
 	switch {

@@ -104,6 +104,8 @@ var table = []Info{
 	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: Higher, Family: Load},
 	{Unit: "error-rate", Title: "Error rate", Better: Lower, Family: Load},
 	{Unit: "stopped-early", Title: "Runs stopped early", Better: Lower, Family: Load},
+	{Unit: "slo-max-req/s", Title: "Highest rate within the SLO", Better: Higher, Family: Load},
+	{Unit: "slo-max-concurrency", Title: "Highest concurrency within the SLO", Better: Higher, Family: Load},
 	// Quality (docs/quality.md): directions hold for real models only.
 	{Unit: "out-words/op", Title: "Output words", Family: Quality},
 	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},
