@@ -19,9 +19,9 @@ type LoadCase struct {
 	Point loadgen.Point
 	// Split says the point is split over every shard of the suite's plan; the
 	// front end keeps each run's report (loadgen.ShardRecord) for merge.
-	Split bool
+	Split  bool
 	reqs   []backends.Request
-	total  *loadgen.Report        // the window's runs, merged
+	total  *loadgen.Report       // the window's runs, merged
 	search *loadgen.SearchResult // a search point's latest search
 }
 
