@@ -11,7 +11,8 @@
 #   baseline  plain model.generate vs the worker's loop, per model (GPU, and
 #             distilgpt2 on the CPU)                          -> $OUT/baseline.jsonl
 #   check     bin/generatecheck: llmbench's decode rate (decode: generate) against
-#             plain model.generate, interleaved, CHECK_REPEATS pairs per model
+#             plain model.generate, interleaved, CHECK_REPEATS pairs per model of
+#             CHECK_MODELS, with nvidia-smi's clocks beside -> generate-check-gpu.csv
 #                                                             -> $OUT/generate-check.jsonl
 #   gpu       bin/llmbench run --config configs/gpu.yaml       -> outputs/gpu
 #   gobench   bin/transformers.test's BenchmarkRealWorker on cuda, only when that
@@ -43,11 +44,12 @@ export LLMBENCH_PYTHON=$PY
 DEADLINE_S=${DEADLINE_S:-540}
 BASELINE_REPEATS=${BASELINE_REPEATS:-5}
 CHECK_REPEATS=${CHECK_REPEATS:-7}
+CHECK_MODELS=${CHECK_MODELS:-distilgpt2,gpt2-medium,opt-1.3b}
 SKIP=${SKIP:-}
 WORKER=backends/transformers/worker.py
 LLMBENCH=bin/llmbench
 tmp=$(mktemp -d /tmp/llmbench-gpu.XXXXXX)
-export OUT PY BASELINE_REPEATS CHECK_REPEATS WORKER LLMBENCH tmp
+export OUT PY BASELINE_REPEATS CHECK_REPEATS CHECK_MODELS WORKER LLMBENCH tmp
 start=$SECONDS
 status=()
 
@@ -205,8 +207,13 @@ for line in open("data/prompts.jsonl"):
     if line and not line.startswith(("#", "//")) and json.loads(line).get("id") == "story":
         print(json.loads(line)["prompt"])
 ')
-  bin/generatecheck -models distilgpt2,gpt2-medium,opt-1.3b -device cuda -dtype float16 -tokens 128 \
-    -repeats "$CHECK_REPEATS" -prompt "$prompt" | tee "$OUT/generate-check.jsonl"
+  # The GPU's clocks, power and load beside the pairs, to read their swings by.
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,utilization.gpu,pstate \
+    --format=csv -lms 250 > "$OUT/generate-check-gpu.csv" 2>&1 &
+  local smi=$!
+  bin/generatecheck -models "$CHECK_MODELS" -device cuda -dtype float16 -tokens 128 \
+    -repeats "$CHECK_REPEATS" -prompt "$prompt" | tee -a "$OUT/generate-check.jsonl"
+  kill "$smi" 2>/dev/null || true
 }
 
 llmbench_run() {

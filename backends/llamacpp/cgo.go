@@ -17,6 +17,7 @@ void llama_free(struct llama_context *ctx);
 float *llama_get_logits_ith(struct llama_context *ctx, int32_t i);
 const struct llama_model *llama_get_model(const struct llama_context *ctx);
 uint32_t llama_n_ctx(const struct llama_context *ctx);
+int32_t llama_model_n_ctx_train(const struct llama_model *model);
 
 extern void llamacppLog(int level, char *text, void *user_data);
 */
@@ -51,6 +52,10 @@ func (c engineCtx) sameModel(m *llama.Model) bool {
 }
 
 func (c engineCtx) free() { C.llama_free(c.p) }
+
+// trainedCtx is the number of positions the model was trained for (GPT-2's
+// learned position table: 1024); a position past it reads outside the table.
+func trainedCtx(m *llama.Model) int { return int(C.llama_model_n_ctx_train(modelPtr(m))) }
 
 func (c engineCtx) nCtx() int { return int(C.llama_n_ctx(c.p)) }
 

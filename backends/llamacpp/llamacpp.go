@@ -33,6 +33,7 @@ type Backend struct {
 
 	threads, nBatch int
 	gpuLayers       int
+	trainedCap      bool // the context was cut to the model's trained positions
 	load            time.Duration
 	offload         offload // what llama.cpp said it put on a GPU
 
@@ -111,6 +112,12 @@ func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Ba
 	if err != nil {
 		return nil, b.err("load", b.withLog(fmt.Errorf("llama.cpp could not load %s", path)))
 	}
+	// More context than the model has positions would let a long prompt index
+	// past a learned position table, which llama.cpp answers by aborting the
+	// process: cap it, as Ollama's runner does, and say so in the errors.
+	if t := trainedCtx(b.model); t > 0 && nCtx > t {
+		nCtx, b.trainedCap = t, true
+	}
 	fa := ml.FlashAttentionAuto
 	switch b.set.flash {
 	case FlashAttentionOn:
@@ -164,6 +171,14 @@ func backendInit() {
 		}
 	}
 	llama.BackendInit()
+}
+
+// ctxSource says where the context size came from, for errors.
+func (b *Backend) ctxSource() string {
+	if b.trainedCap {
+		return "the model's trained positions; options.context asks for more"
+	}
+	return "options.context"
 }
 
 // withLog appends llama.cpp's warnings and errors since the load began to err.
@@ -288,8 +303,8 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		}
 	}
 	if len(prompt)+n > b.nCtx {
-		return nil, b.err("generate", fmt.Errorf("%d prompt tokens and %d output tokens do not fit the context of %d tokens (options.context)",
-			len(prompt), n, b.nCtx))
+		return nil, b.err("generate", fmt.Errorf("%d prompt tokens and %d output tokens do not fit the context of %d tokens (%s)",
+			len(prompt), n, b.nCtx, b.ctxSource()))
 	}
 	s := sampler{temp: b.opts.Temperature, rng: rand.New(rand.NewPCG(uint64(req.Seed), 0))}
 	if exact {
@@ -441,7 +456,7 @@ func (b *Backend) benchCheck(ctx context.Context, op string, n int) error {
 	case n < 1:
 		return b.err(op, fmt.Errorf("%d tokens: want at least 1", n))
 	case n > b.nCtx:
-		return b.err(op, fmt.Errorf("%d tokens do not fit the context of %d tokens (options.context)", n, b.nCtx))
+		return b.err(op, fmt.Errorf("%d tokens do not fit the context of %d tokens (%s)", n, b.nCtx, b.ctxSource()))
 	}
 	if err := ctx.Err(); err != nil {
 		return b.err(op, err)

@@ -195,6 +195,23 @@ func TestGPULayersWithoutGPU(t *testing.T) {
 	assert.Equal(t, 4, r.OutputTokens)
 }
 
+// TestContextCappedAtTrainedPositions: a GPT-2 model (1024 learned positions)
+// asked for a context of 2048 and given a longer prompt fails that generation
+// with an error, instead of llama.cpp aborting the process on a position past
+// its table (seen on the H200 with distilgpt2 and the context-1k prompt), and
+// then generates again.
+func TestContextCappedAtTrainedPositions(t *testing.T) {
+	b := open(t, "tiny-gpt2", backends.Options{Context: 2048})
+	assert.Equal(t, 1024, b.nCtx)
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 150)
+	_, err := b.Generate(context.Background(), backends.Request{Prompt: long, MaxTokens: 8})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "do not fit the context of 1024 tokens (the model's trained positions; options.context asks for more)")
+	r, err := b.Generate(context.Background(), backends.Request{Prompt: prompt, MaxTokens: 4})
+	require.NoError(t, err)
+	assert.Equal(t, 4, r.OutputTokens)
+}
+
 func TestLoadMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing.gguf")
 	_, err := New(context.Background(), path, model("missing", backends.Options{}))

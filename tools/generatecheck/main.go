@@ -9,8 +9,8 @@
 //
 // Pairs that move together show a swing of the machine (both sides slow down);
 // a ratio that moves shows one of the measurement. Host facts are recorded with
-// each pair for that reading: the mean CPU clock from /proc/cpuinfo and the
-// load average.
+// each pair for that reading: the share of CPU time the hypervisor stole
+// (/proc/stat), the mean CPU clock from /proc/cpuinfo and the load average.
 //
 //	generatecheck -models distilgpt2,gpt2-medium,opt-1.3b -device cuda -dtype float16 -tokens 128 -repeats 7 -prompt TEXT
 package main
@@ -60,6 +60,7 @@ type pair struct {
 	Generate  float64 `json:"generate_tokens_per_s"`
 	Ratio     float64 `json:"ratio"`
 	CPUMHz    float64 `json:"cpu_mhz"`
+	StealPct  float64 `json:"cpu_steal_pct"` // of the host's CPU time during the pair (a VM's stolen time)
 	LoadAvg1  float64 `json:"loadavg_1m"`
 	Tokens    int     `json:"tokens"`
 	TTFTms    float64 `json:"llmbench_ttft_ms"`
@@ -82,6 +83,7 @@ func check(preset string, o transformers.Options, prompt string, n, repeats int)
 	var ours, plain, ratios []float64
 	enc := json.NewEncoder(os.Stdout)
 	for i := range repeats {
+		steal0, total0 := cpuStat()
 		r, err := b.Generate(ctx, req)
 		if err != nil {
 			return err
@@ -101,6 +103,9 @@ func check(preset string, o transformers.Options, prompt string, n, repeats int)
 			TTFTms: ms(r.TTFT()), Generate1: ms(base.Generate1)}
 		p.Ratio = p.Llmbench / p.Generate
 		p.CPUMHz, p.LoadAvg1 = host()
+		if steal1, total1 := cpuStat(); total1 > total0 {
+			p.StealPct = 100 * float64(steal1-steal0) / float64(total1-total0)
+		}
 		ours, plain, ratios = append(ours, p.Llmbench), append(plain, p.Generate), append(ratios, p.Ratio)
 		if err := enc.Encode(p); err != nil {
 			return err
@@ -117,6 +122,27 @@ func check(preset string, o transformers.Options, prompt string, n, repeats int)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// cpuStat returns the steal ticks and all ticks of /proc/stat's cpu line; zeros
+// where it cannot be read.
+func cpuStat() (steal, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseUint(v, 10, 64)
+		if i < 8 { // user nice system idle iowait irq softirq steal; guest is in user
+			total += x
+		}
+		if i == 7 {
+			steal = x
+		}
+	}
+	return steal, total
+}
 
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
