@@ -230,3 +230,55 @@ func TestLoadSearch(t *testing.T) {
 	assert.Contains(t, notes.String(), "model m, search=concurrency: probe concurrency=4: ")
 	assert.Contains(t, notes.String(), "misses the target 95%")
 }
+
+// TestLoadTraceRealEngine replays the shipped Mooncake trace's first 500 ms
+// (5 entries) through the real Ollama's /v1: each entry is scheduled at its
+// own time, sent within the lag bound (200 ms, generous on a shared 2-core
+// machine) and answered with its own output length.
+func TestLoadTraceRealEngine(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	trace, err := filepath.Abs("../testdata/traces/mooncake-small.jsonl")
+	require.NoError(t, err)
+	cfg, s := loadSuite(t, nil, `ollama: {manage: always, num_parallel: 2}
+models:
+  - {name: tiny, backend: openai, model: "synthetic:tiny-llama", options: {threads: 1, context: 2048}, load: {trace: {file: %s, window: {to: 500ms}}, warmup: 1, records: true}}
+`, trace)
+	cases := loadCases(t, cfg, s)
+	require.Len(t, cases, 1)
+	assert.Equal(t, "Load/model=tiny/trace=mooncake-small", cases[0].Bench())
+	ms, err := runLoadCase(t, cases[0], 1)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, ms["error-rate"])
+	entries, err := loadgen.ReadTrace(cfg.Models[0].Load.Trace)
+	require.NoError(t, err)
+	require.Len(t, entries, 5)
+	recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
+	require.Len(t, recs, 5)
+	for _, r := range recs {
+		e := entries[r.I]
+		assert.Empty(t, r.Error, r.Message)
+		assert.Equal(t, int64(e.At), r.Scheduled, "entry %d at its trace time", r.I)
+		assert.GreaterOrEqual(t, r.Sent, r.Scheduled)
+		assert.LessOrEqual(t, time.Duration(r.Sent-r.Scheduled), 200*time.Millisecond, "entry %d within the lag bound", r.I)
+		assert.Equal(t, e.Output, r.OutputTokens, "entry %d's own output length", r.I)
+		assert.Greater(t, r.PromptTokens, e.Input/2, "entry %d: %d words of prompt", r.I, e.Input)
+	}
+}
+
+// TestLoadTraceErrors: a trace that cannot be read fails the model's cases
+// with the configuration's file and line and the trace's own.
+func TestLoadTraceErrors(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Script{})
+	defer srv.Close()
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"timestamp": 1, "input_length": 2, "output_length": 3}`+"\n{\n"), 0o644))
+	cfg, s := loadSuite(t, nil, `models:
+  - {name: m, backend: openai, model: fake, host: %s, load: {trace: {file: %s}}}
+`, srv.URL, bad)
+	m, err := s.OpenModel(context.Background(), cfg.Models[0])
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = s.Cases(m)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "load.yaml:4: model m: load: "+bad+":2: ")
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/shard"
 )
@@ -26,7 +28,8 @@ type LoadCase struct {
 }
 
 // loadCases returns the sweep points of m, a model with a load: section. Its
-// requests are the prompts' requests resolved as a generation's are; with
+// requests are the prompts' requests resolved as a generation's are, or a
+// trace's own (one point, its times read from the trace file); with
 // prefix_cache cold, loadgen salts each one when it sends it.
 func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	points, err := loadgen.Points(m.Config.Load)
@@ -37,6 +40,17 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	reqs := make([]backends.Request, len(s.Prompts))
 	for i, p := range s.Prompts {
 		reqs[i] = request(o, p)
+	}
+	if t := m.Config.Load.Trace; t != nil {
+		entries, err := loadgen.ReadTrace(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: model %s: load: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
+		}
+		reqs = loadgen.TraceRequests(entries, request(o, config.Prompt{}))
+		points[0].Trace = make([]time.Duration, len(entries))
+		for i, e := range entries {
+			points[0].Trace[i] = e.At
+		}
 	}
 	split := s.plan != nil && s.plan.Spec.SplitLoad && s.plan.Owner(m.Config.Name) == shard.All
 	out := make([]*LoadCase, len(points))

@@ -88,6 +88,15 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("search defaults: %+v", ps[0].Search)
 	}
 
+	l, err = parseLoad(t, "trace: {file: traces/a.jsonl, time_scale: 0.5, window: {from: 10s, to: 1m}}\nmax_concurrency: 4")
+	if err != nil || l.EffectiveMode() != loadgen.ModeTrace || l.Trace.File != "traces/a.jsonl" || l.Trace.TimeScale != 0.5 ||
+		l.Trace.Window.From.Duration != 10*time.Second || l.Trace.Window.To.Duration != time.Minute {
+		t.Errorf("trace: %+v %v", l, err)
+	}
+	if ps, _ := loadgen.Points(l); len(ps) != 1 || ps[0].Name != "trace=a" || ps[0].Mode != loadgen.ModeTrace || ps[0].MaxConcurrency != 4 || ps[0].Requests != 0 {
+		t.Errorf("trace point: %+v", ps)
+	}
+
 	l, err = parseLoad(t, "records: true")
 	if err != nil || !l.Records {
 		t.Errorf("records: %+v %v", l, err)
@@ -108,7 +117,7 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 
 func TestLoadSpecErrors(t *testing.T) {
 	for _, tc := range []struct{ load, want string }{
-		{"mode: burst", `mode "burst": want sequential, concurrency or rate`},
+		{"mode: burst", `mode "burst": want sequential, concurrency, rate or trace`},
 		{"mode: sequential\nconcurrency: 4", "mode sequential takes neither"},
 		{"mode: concurrency", "mode concurrency needs concurrency"},
 		{"mode: rate", "mode rate needs rate"},
@@ -134,7 +143,7 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"concurrency: [8, 2]\nramp: {from: 4, over: 1s}", "ramp.from 4 is above concurrency 2"},
 		{"rate: 1\nramp: {from: 1, over: 1s, to: 3}", "unknown key models.load.ramp.to: want one of from, over"},
 		{"concurrency: 2\narrival: poisson", "arrival poisson applies to mode rate only"},
-		{"concurrency: 2\nmax_concurrency: 4", "max_concurrency applies to mode rate only"},
+		{"concurrency: 2\nmax_concurrency: 4", "max_concurrency applies to modes rate and trace only"},
 		{"rate: 1\nmax_concurrency: -1", "max_concurrency -1"},
 		{"requests: -1", "requests -1"},
 		{"duration: -1s", "duration -1s"},
@@ -156,7 +165,17 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"rate: [1, 2]\nslo: {ttft: 1s}\nsearch: {target: 1.5}", "search.target 1.5"},
 		{"rate: [1, 2]\nslo: {ttft: 1s}\nsearch: {tolerance: -1}", "search.tolerance -1"},
 		{"concurrency: [1, 8]\nslo: {ttft: 1s}\nsearch: {tolerance: 1.5}", "search.tolerance 1.5: a concurrency search's is a whole number"},
-		{"requets: 10", "unknown key models.load.requets: want one of mode, concurrency"},
+		{"mode: trace", "mode trace needs trace: {file: FILE}"},
+		{"trace: {file: a.jsonl}\nrate: 2", "mode trace takes neither concurrency nor rate"},
+		{"mode: rate\nrate: 2\ntrace: {file: a.jsonl}", "trace applies to mode trace only (mode is rate)"},
+		{"trace: {format: mooncake}", "trace.file: name the trace file"},
+		{"trace: {file: a, format: sharegpt}", `trace.format "sharegpt": want mooncake or burstgpt`},
+		{"trace: {file: a, time_scale: -1}", "trace.time_scale -1"},
+		{"trace: {file: a, window: {from: -1s}}", "trace.window.from -1s"},
+		{"trace: {file: a, window: {from: 5s, to: 5s}}", "trace.window.to 5s: want after from (5s)"},
+		{"trace: {file: a}\nramp: {from: 1, over: 1s}", "ramp applies to mode rate or concurrency"},
+		{"trace: {file: a, speed: 2}", "unknown key models.load.trace.speed: want one of file, format, time_scale, window"},
+		{"requets: 10", "unknown key models.load.requets: want one of mode, trace, concurrency"},
 	} {
 		_, err := parseLoad(t, tc.load)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

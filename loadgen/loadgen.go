@@ -90,6 +90,10 @@ type Point struct {
 	SLO SLO
 	// Stop are the bounds of over-saturation past which the run stops early.
 	Stop Stop
+	// Trace holds the send times of a trace point (mode trace), from the
+	// run's start; request i is sent at Trace[i]. The requests are the
+	// trace's own (TraceRequests). Left out of a report's JSON.
+	Trace []time.Duration `json:"-"`
 	// Search, when its Over is set, makes the point a search for the highest
 	// load meeting the SLO (RunSearch), named search=rate or
 	// search=concurrency; RunPoint runs it at Rate or Concurrency alone.
@@ -124,8 +128,13 @@ func Points(spec *Spec) ([]Point, error) {
 	if spec.Ramp != nil {
 		base.Ramp = Ramp{From: spec.Ramp.From, Over: spec.Ramp.Over.Duration}
 	}
-	if base.Requests == 0 && base.Duration == 0 {
+	if base.Requests == 0 && base.Duration == 0 && base.Mode != ModeTrace {
 		base.Requests = DefaultRequests
+	}
+	if base.Mode == ModeTrace {
+		p := base
+		p.Name, p.MaxConcurrency = spec.Trace.name(), spec.MaxConcurrency
+		return []Point{p}, nil
 	}
 	if base.Mode == ModeRate {
 		base.Arrival = spec.Arrival
@@ -210,6 +219,9 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	if err := p.check(len(reqs)); err != nil {
 		return nil, fmt.Errorf("load %s: %w", p.Name, err)
 	}
+	if p.Mode == ModeTrace && (p.Requests == 0 || p.Requests > len(p.Trace)) {
+		p.Requests = len(p.Trace)
+	}
 	if p.Requests == 0 && p.Duration == 0 {
 		p.Requests = DefaultRequests
 	}
@@ -292,7 +304,7 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	}
 
 	var wg sync.WaitGroup
-	if p.Mode == ModeRate {
+	if p.Mode == ModeRate || p.Mode == ModeTrace {
 		runOpen(sendCtx, &wg, p, start, one)
 	} else {
 		var next atomic.Int64
@@ -400,12 +412,13 @@ type arrivals struct {
 	rate   float64
 	ramp   Ramp
 	gap    func() float64 // a random gap of mean 1; nil for constant arrivals
+	trace  []time.Duration
 	i      int64
 	u      float64
 }
 
 func newArrivals(p Point) *arrivals {
-	a := &arrivals{offset: p.Offset, rate: p.Rate, ramp: p.Ramp}
+	a := &arrivals{offset: p.Offset, rate: p.Rate, ramp: p.Ramp, trace: p.Trace}
 	src := rand.NewPCG(uint64(p.Seed), 0x6c6c6d62656e6368)
 	switch p.Arrival {
 	case ArrivalPoisson:
@@ -419,8 +432,12 @@ func newArrivals(p Point) *arrivals {
 
 // next returns the offset from the start of the next request: request 0 at
 // the point's Offset (and operational time 0), the others as the arrival
-// process and the ramp place them.
+// process and the ramp place them; a trace's at their own times.
 func (a *arrivals) next() time.Duration {
+	if a.trace != nil {
+		a.i++
+		return a.offset + a.trace[a.i-1]
+	}
 	u := float64(a.i)
 	if a.gap != nil {
 		u = a.u
@@ -480,8 +497,15 @@ func (p *Point) check(nreqs int) error {
 		default:
 			return fmt.Errorf("arrival %q: want constant, poisson or gamma", p.Arrival)
 		}
+	case ModeTrace:
+		if len(p.Trace) == 0 {
+			return errors.New("a trace without entries")
+		}
+		if nreqs != len(p.Trace) {
+			return fmt.Errorf("%d requests for a trace of %d entries: want one per entry (TraceRequests)", nreqs, len(p.Trace))
+		}
 	default:
-		return fmt.Errorf("mode %q: want sequential, concurrency or rate", p.Mode)
+		return fmt.Errorf("mode %q: want sequential, concurrency, rate or trace", p.Mode)
 	}
 	return nil
 }

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/backends/openai/openaitest"
 	"github.com/llmbench/llmbench/loadgen"
 )
@@ -48,7 +50,16 @@ func TestRecordsGroundTruth(t *testing.T) {
 	var buf bytes.Buffer
 	rw := loadgen.NewRecordWriter(&buf)
 	p := point(t, loadgen.Spec{Rate: loadgen.Floats{20}, Requests: n, SLO: loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: 10 * time.Second}}})
-	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(n, tokens), loadgen.WithRecords(rw, "Load/model=m/rate=20"))
+	var (
+		mu      sync.Mutex
+		results = map[int]*backends.Result{} // as Generate returned them, on the monotonic clock
+	)
+	observe := loadgen.WithObserver(func(i int, _ backends.Request, res *backends.Result, _ error) {
+		mu.Lock()
+		results[i] = res
+		mu.Unlock()
+	})
+	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, requests(n, tokens), loadgen.WithRecords(rw, "Load/model=m/rate=20"), observe)
 	require.NoError(t, err)
 	require.Equal(t, n-1, rep.Succeeded)
 	recs := readRecords(t, buf.Bytes())
@@ -86,15 +97,19 @@ func TestRecordsGroundTruth(t *testing.T) {
 		for k := 1; k < len(r.Chunks); k++ {
 			itl = append(itl, r.Chunks[k]-r.Chunks[k-1])
 		}
-		// The server's ground truth: a chunk is read after the server began
-		// writing it, and the request is sent before the server saw it.
+		// The record holds the result's times exactly, and they agree with
+		// the server's ground truth (one monotonic clock, one process): a
+		// chunk is read after the server began writing it, and the request
+		// is sent before the server saw it.
+		res := results[int(r.I)]
+		require.NotNil(t, res)
 		trs := srv.Traces(requests(n, tokens)[r.I].Prompt)
 		require.Len(t, trs, 1)
-		sent := r.Start.Add(time.Duration(r.Sent))
-		assert.False(t, trs[0].Arrived.Before(sent.Add(-time.Millisecond)), "request %d arrived before it was sent", r.I)
+		assert.False(t, trs[0].Arrived.Before(res.Sent), "request %d arrived before it was sent", r.I)
 		for k, c := range r.Chunks {
-			at := sent.Add(time.Duration(c))
-			assert.False(t, at.Before(trs[0].Before[k].Add(-time.Millisecond)), "request %d chunk %d read %v before the server wrote it", r.I, k, trs[0].Before[k].Sub(at))
+			assert.Equal(t, int64(res.Chunks[k].Sub(res.Sent)), c, "request %d chunk %d: the record is the result's", r.I, k)
+			at := res.Chunks[k]
+			assert.False(t, at.Before(trs[0].Before[k]), "request %d chunk %d read %v before the server wrote it", r.I, k, trs[0].Before[k].Sub(at))
 			assert.Less(t, at.Sub(trs[0].Sent[k]), 2*time.Second, "request %d chunk %d", r.I, k)
 		}
 		assert.GreaterOrEqual(t, time.Duration(*r.TTFT), delays[0], "the scripted TTFT is a floor")

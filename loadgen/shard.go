@@ -39,6 +39,9 @@ func SplitPoint(p Point, i, n int, planHash string) (Point, error) {
 		return s, nil
 	}
 	var errs []error
+	if p.Mode == ModeTrace && n > 1 {
+		errs = append(errs, fmt.Errorf("load %s: a trace cannot be split over %d shards yet", p.Name, n))
+	}
 	if p.Search.Over != "" && n > 1 {
 		errs = append(errs, fmt.Errorf("load %s: a search cannot be split over %d shards: each probe depends on the last", p.Name, n))
 	}

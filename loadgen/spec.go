@@ -22,6 +22,9 @@ const (
 	// ModeRate sends requests on a schedule of R per second whatever the server's
 	// speed (an open loop), optionally capped at MaxConcurrency in flight.
 	ModeRate = "rate"
+	// ModeTrace replays a trace (Spec.Trace): each entry sent at its own time
+	// with its own lengths (an open loop), optionally capped likewise.
+	ModeTrace = "trace"
 )
 
 // Arrival processes accepted in Spec.Arrival (rate mode).
@@ -50,9 +53,12 @@ const (
 //	  requests: 200             # and/or duration: 60s
 //	  slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}
 type Spec struct {
-	// Mode is sequential, concurrency or rate. Empty means inferred: rate when Rate
-	// is set, concurrency when Concurrency is set, else sequential.
+	// Mode is sequential, concurrency, rate or trace. Empty means inferred:
+	// trace when Trace is set, rate when Rate is, concurrency when
+	// Concurrency is, else sequential.
 	Mode string `yaml:"mode"`
+	// Trace is a trace to replay (mode trace).
+	Trace *TraceSpec `yaml:"trace"`
 	// Concurrency is the number of requests kept in flight (mode concurrency), one
 	// value or a list to sweep. Each value at least 1.
 	Concurrency Ints `yaml:"concurrency"`
@@ -177,6 +183,8 @@ func (l *Spec) EffectiveMode() string {
 		return ModeSequential
 	case l.Mode != "":
 		return l.Mode
+	case l.Trace != nil:
+		return ModeTrace
 	case len(l.Rate) > 0:
 		return ModeRate
 	case len(l.Concurrency) > 0:
@@ -210,8 +218,21 @@ func (l *Spec) Check() error {
 		if len(l.Concurrency) > 0 {
 			return errors.New("mode rate takes no concurrency: cap requests in flight with max_concurrency")
 		}
+	case ModeTrace:
+		if l.Trace == nil {
+			return errors.New("mode trace needs trace: {file: FILE}")
+		}
+		if len(l.Concurrency) > 0 || len(l.Rate) > 0 {
+			return errors.New("mode trace takes neither concurrency nor rate: the trace sets the times (cap requests in flight with max_concurrency)")
+		}
+		if err := l.Trace.check(); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("mode %q: want sequential, concurrency or rate", l.Mode)
+		return fmt.Errorf("mode %q: want sequential, concurrency, rate or trace", l.Mode)
+	}
+	if l.Trace != nil && mode != ModeTrace {
+		return fmt.Errorf("trace applies to mode trace only (mode is %s)", mode)
 	}
 	for _, c := range l.Concurrency {
 		if c < 1 {
@@ -256,8 +277,8 @@ func (l *Spec) Check() error {
 	switch {
 	case l.MaxConcurrency < 0:
 		return fmt.Errorf("max_concurrency %d: want 0 (no cap) or more", l.MaxConcurrency)
-	case l.MaxConcurrency > 0 && mode != ModeRate:
-		return errors.New("max_concurrency applies to mode rate only: in mode concurrency, concurrency is the cap")
+	case l.MaxConcurrency > 0 && mode != ModeRate && mode != ModeTrace:
+		return errors.New("max_concurrency applies to modes rate and trace only: in mode concurrency, concurrency is the cap")
 	case l.Requests < 0:
 		return fmt.Errorf("requests %d: want 0 (default) or more", l.Requests)
 	case l.Duration.Duration < 0:
@@ -277,7 +298,7 @@ func (r *RampSpec) check(mode string, concurrency []int) error {
 	switch {
 	case r.Over.Duration <= 0:
 		return errors.New("ramp.over: want the ramp's length, above 0 (e.g. 60s)")
-	case mode == ModeSequential:
+	case mode != ModeRate && mode != ModeConcurrency:
 		return errors.New("ramp applies to mode rate or concurrency")
 	case r.From < 0 || math.IsNaN(r.From) || math.IsInf(r.From, 0):
 		return fmt.Errorf("ramp.from %g: want 0 or more", r.From)
