@@ -78,16 +78,23 @@ func runLoadCase(t *testing.T, c bench.Case, steps int) (map[string]float64, err
 
 func fileRecords(t *testing.T, path string) []loadgen.Record {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	require.NoError(t, err)
-	var out []loadgen.Record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		var r loadgen.Record
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "%s", sc.Text())
-		out = append(out, r)
-	}
-	return out
+	defer f.Close()
+	recs, err := loadgen.ReadRecords(f, path)
+	require.NoError(t, err)
+	return recs
+}
+
+// runOnly runs the configuration's one load case, named bench, for one step.
+func runOnly(t *testing.T, cfg *config.Config, s *bench.Suite, name string) map[string]float64 {
+	t.Helper()
+	cases := loadCases(t, cfg, s)
+	require.Len(t, cases, 1)
+	assert.Equal(t, name, cases[0].Bench())
+	ms, err := runLoadCase(t, cases[0], 1)
+	require.NoError(t, err)
+	return ms
 }
 
 // TestLoadRecordsFile: records: true writes every request of every run of
@@ -201,11 +208,7 @@ func TestLoadSearch(t *testing.T) {
 	cfg, s := loadSuite(t, &notes, `models:
   - {name: m, backend: openai, model: fake, host: %s, options: {max_tokens: 3}, load: {concurrency: [1, 6], requests: 12, slo: {ttft: 70ms}, search: {target: 0.95}}}
 `, srv.URL)
-	cases := loadCases(t, cfg, s)
-	require.Len(t, cases, 1)
-	assert.Equal(t, "Load/model=m/search=concurrency", cases[0].Bench())
-	ms, err := runLoadCase(t, cases[0], 1)
-	require.NoError(t, err)
+	ms := runOnly(t, cfg, s, "Load/model=m/search=concurrency")
 	assert.Equal(t, 3.0, ms["slo-max-concurrency"])
 	assert.Contains(t, ms, "goodput-req/s")
 	for u := range ms {
@@ -243,11 +246,7 @@ func TestLoadTraceRealEngine(t *testing.T) {
 models:
   - {name: tiny, backend: openai, model: "synthetic:tiny-llama", options: {threads: 1, context: 2048}, load: {trace: {file: %s, window: {to: 500ms}}, warmup: 1, records: true}}
 `, trace)
-	cases := loadCases(t, cfg, s)
-	require.Len(t, cases, 1)
-	assert.Equal(t, "Load/model=tiny/trace=mooncake-small", cases[0].Bench())
-	ms, err := runLoadCase(t, cases[0], 1)
-	require.NoError(t, err)
+	ms := runOnly(t, cfg, s, "Load/model=tiny/trace=mooncake-small")
 	assert.Equal(t, 0.0, ms["error-rate"])
 	entries, err := loadgen.ReadTrace(cfg.Models[0].Load.Trace)
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,6 +64,28 @@ type Record struct {
 	// Good says whether a successful request met every SLO of the point;
 	// absent without an SLO.
 	Good *bool `json:"good,omitempty"`
+}
+
+// ReadRecords reads the records a RecordWriter wrote, one per line; file
+// names the input in errors.
+func ReadRecords(r io.Reader, file string) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<26) // a record holds every chunk time of its request
+	for line := 1; sc.Scan(); line++ {
+		var rec Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, line, err)
+		}
+		if rec.V != RecordsVersion {
+			return nil, fmt.Errorf("%s:%d: request record version %d: this llmbench reads version %d", file, line, rec.V, RecordsVersion)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return out, nil
 }
 
 // RecordWriter writes records (and a search's probes, WriteSearch) as JSON lines, one Write each, so an unbuffered

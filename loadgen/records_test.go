@@ -1,10 +1,8 @@
 package loadgen_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -23,14 +21,9 @@ import (
 // readRecords parses JSON lines of records.
 func readRecords(t *testing.T, data []byte) []loadgen.Record {
 	t.Helper()
-	var out []loadgen.Record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		var r loadgen.Record
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "%s", sc.Text())
-		out = append(out, r)
-	}
-	return out
+	recs, err := loadgen.ReadRecords(bytes.NewReader(data), "records")
+	require.NoError(t, err)
+	return recs
 }
 
 // TestRecordsGroundTruth runs a constant-rate point on the scripted server and
@@ -152,4 +145,11 @@ func TestRecordsWriteFails(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "disk full"))
 	assert.Equal(t, int64(4), srv.Requests(), "a second run on a failed writer stops after its first request")
+}
+
+func TestReadRecordsErrors(t *testing.T) {
+	_, err := loadgen.ReadRecords(strings.NewReader(`{"v":1}`+"\n"+`{"v":2}`+"\n"), "r.jsonl")
+	assert.EqualError(t, err, "r.jsonl:2: request record version 2: this llmbench reads version 1")
+	_, err = loadgen.ReadRecords(strings.NewReader("{\n"), "r.jsonl")
+	assert.ErrorContains(t, err, "r.jsonl:1: ")
 }
