@@ -182,7 +182,7 @@ build() {
 	fi
 	log "podman build ${ISOLATION[*]} -t $IMAGE . (Go modules: $modules)"
 	local b=$SECONDS
-	podman build "${ISOLATION[@]}" "${args[@]}" ${IMAGE_BUILD_ARGS:-} -t "$IMAGE" . >"$WORK/build.log" 2>&1 ||
+	podman build --jobs 2 "${ISOLATION[@]}" "${args[@]}" ${IMAGE_BUILD_ARGS:-} -t "$IMAGE" . >"$WORK/build.log" 2>&1 ||
 		{ tail -40 "$WORK/build.log" >&2; die "podman build failed (log: $WORK/build.log)"; }
 	log "built $IMAGE in $((SECONDS - b))s (log: $WORK/build.log)"
 }
