@@ -21,9 +21,9 @@ import (
 // TestImageRun checks what the container image wrote when scripts/image.sh test ran
 // configs/ci.yaml in it twice (make test-image): the image's configuration (a non-root
 // user, ENTRYPOINT llmbench, CMD run, the models volume), every case of the tiny
-// benchmark in the mounted outputs folder of each run (the second on two prompts), written by the image's user,
-// the engine the pinned version, the managed Ollama on loopback, and the second run on
-// the models the first made. LLMBENCH_IMAGE_WORK is the script's folder;
+// benchmark in the mounted outputs folder of each run (the second on two prompts),
+// written by the image's user, the engine the pinned version, the managed Ollama on
+// loopback, and the second run on the models the first made. LLMBENCH_IMAGE_WORK is the script's folder;
 // LLMBENCH_IMAGE_MODE says how the image ran (podman run, or chroot of its root
 // filesystem where podman run is refused).
 func TestImageRun(t *testing.T) {
