@@ -201,8 +201,7 @@ func TestLoadStopEarly(t *testing.T) {
 // metrics (every unit known to package metric), writes every probe to the
 // output folder's search.jsonl and tells each in a notice.
 func TestLoadSearch(t *testing.T) {
-	q := openaitest.NewQueue(3, 120*time.Millisecond, 5*time.Millisecond, 3)
-	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	srv := openaitest.NewQueue(3, 120*time.Millisecond, 5*time.Millisecond, 3).Start()
 	defer srv.Close()
 	var notes strings.Builder
 	cfg, s := loadSuite(t, &notes, `models:

@@ -29,8 +29,7 @@ func probed(res *loadgen.SearchResult) []string {
 // 80 ms of margin absorb a loaded machine). The bisection over [2, 16] probes
 // 2, 16, 9, 5, 7, 6 and finds 5, the knee.
 func TestSearchConcurrencyKnee(t *testing.T) {
-	q := openaitest.NewQueue(5, 150*time.Millisecond, 10*time.Millisecond, 4)
-	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	srv := openaitest.NewQueue(5, 150*time.Millisecond, 10*time.Millisecond, 4).Start()
 	defer srv.Close()
 	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{2, 16}, Requests: 20,
 		SLO: loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: 90 * time.Millisecond}}, Search: &loadgen.SearchSpec{Target: 0.95}})
@@ -61,8 +60,7 @@ func TestSearchConcurrencyKnee(t *testing.T) {
 // over [20, 80] to within 1.875/s ends between 40 and 42.7 (bounded
 // generously, for a loaded machine: 35 to 45).
 func TestSearchRateKnee(t *testing.T) {
-	q := openaitest.NewQueue(4, 100*time.Millisecond, 10*time.Millisecond, 4)
-	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	srv := openaitest.NewQueue(4, 100*time.Millisecond, 10*time.Millisecond, 4).Start()
 	defer srv.Close()
 	p := point(t, loadgen.Spec{Rate: loadgen.Floats{20, 80}, Requests: 40,
 		SLO: loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: 60 * time.Millisecond}}, Search: &loadgen.SearchSpec{Target: 0.9}})
@@ -78,8 +76,7 @@ func TestSearchRateKnee(t *testing.T) {
 // TestSearchEnds: when the low bound fails there is no best; when the high one
 // passes the search stops there and says so.
 func TestSearchEnds(t *testing.T) {
-	q := openaitest.NewQueue(2, 100*time.Millisecond, 5*time.Millisecond, 2)
-	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	srv := openaitest.NewQueue(2, 100*time.Millisecond, 5*time.Millisecond, 2).Start()
 	defer srv.Close()
 	slo := loadgen.SLOSpec{TTFT: loadgen.Duration{Duration: 60 * time.Millisecond}}
 	p := point(t, loadgen.Spec{Concurrency: loadgen.Ints{4, 8}, Requests: 8, SLO: slo, Search: &loadgen.SearchSpec{}})

@@ -61,8 +61,7 @@ func TestStopErrorRate(t *testing.T) {
 // before its 200 requests: the requests in flight then are cancelled and
 // counted as aborted, and their records say so.
 func TestStopTTFTGrowth(t *testing.T) {
-	q := openaitest.NewQueue(1, 100*time.Millisecond, 10*time.Millisecond, 4)
-	srv := openaitest.NewServer(openaitest.Script{}, openaitest.WithPlan(q.Plan))
+	srv := openaitest.NewQueue(1, 100*time.Millisecond, 10*time.Millisecond, 4).Start()
 	defer srv.Close()
 	var buf bytes.Buffer
 	p := point(t, loadgen.Spec{Rate: loadgen.Floats{40}, Requests: 200, Stop: &loadgen.StopSpec{TTFTGrowth: 3, Window: 5}})

@@ -42,3 +42,6 @@ func (q *Queue) Plan(Request) Script {
 	q.mu.Unlock()
 	return Script{TTFT: start.Sub(now) + q.ttft, ITL: (q.service - q.ttft) / time.Duration(q.tokens-1), Tokens: q.tokens}
 }
+
+// Start starts a server that runs the queue's plan for every request.
+func (q *Queue) Start() *Server { return NewServer(Script{}, WithPlan(q.Plan)) }
