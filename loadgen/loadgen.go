@@ -1,9 +1,11 @@
 // Package loadgen puts load on a backend and measures it: sequential,
-// closed-loop concurrency N, or open-loop rate R (constant or Poisson arrivals,
-// optionally capped), bounded by a request count and/or a duration, with sweeps
-// over N or R. A run yields a [Report]: throughput, TTFT/TPOT/ITL/E2E
-// percentiles from full HdrHistograms, error rate by kind, goodput against SLOs
-// and schedule lag.
+// closed-loop concurrency N, open-loop rate R (constant, Poisson or gamma
+// arrivals, optionally capped), either with a linear ramp, or the replay of a
+// trace (Mooncake, BurstGPT), bounded by a request count and/or a duration,
+// with sweeps over N or R or a search for the highest load that meets an SLO.
+// A run can stop early on over-saturation and write one record per request. A
+// run yields a [Report]: throughput, exact TTFT/TPOT/ITL/E2E percentiles, error
+// rate by kind, goodput against SLOs and schedule lag.
 //
 // A benchmark runs one sweep point per sub-benchmark:
 //
