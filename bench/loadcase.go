@@ -71,9 +71,7 @@ func (c *LoadCase) Name() string { return c.Point.Name }
 
 // Bench is the case's benchmark name as result lines write it, without
 // "Benchmark" and the -GOMAXPROCS suffix: Load/model=M/concurrency=N.
-func (c *LoadCase) Bench() string {
-	return c.Model.Bench() + "/model=" + Sanitize(c.Model.Config.Name) + "/" + c.Name()
-}
+func (c *LoadCase) Bench() string { return c.Model.benchOf(c) }
 
 func (c *LoadCase) String() string {
 	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
@@ -97,7 +95,7 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
 	}
-	if c.Model.Config.Load.Records {
+	if c.Model.Config.Load.Records || c.Model.suite.Config.Records {
 		rw, err := c.Model.suite.lines(loadgen.RecordsFile)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)

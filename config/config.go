@@ -63,6 +63,12 @@ type Config struct {
 	// Iterations is the number of timed generations per model×prompt for
 	// `llmbench run` (go test takes its count from -benchtime). Default 3.
 	Iterations int `yaml:"iterations"`
+	// Records writes one JSON line per timed request of every case — each
+	// generation of a prompt's case, each request of a load run — to the output
+	// folder's requests.jsonl (docs/load.md, "Per-request records"). A model's
+	// load: records: true does the same for that model's load runs alone.
+	// Default false.
+	Records bool `yaml:"records"`
 	// Output is the folder results are written to. Default: outputs.
 	Output string `yaml:"output"`
 	// ModelsDir is where synthetic model files are written. Default: models.
