@@ -345,18 +345,20 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 			res.Done = time.Now()
 			return res, b.err("generate", fmt.Errorf("after %d tokens: llama.cpp returned no logits", len(res.Chunks)))
 		}
+		// The engine's own time is llama.cpp's step: llama_decode and the wait
+		// for its logits (the backend's kernels and their launches); the
+		// sampling and detokenising below are llmbench's, on its clock only.
+		if computed := time.Now(); len(res.Chunks) == 0 {
+			res.Server.PromptEval = computed.Sub(start)
+		} else {
+			res.Server.Eval += computed.Sub(start)
+		}
 		tok = s.sample(logits)
 		if !exact && b.eog[tok] {
 			break
 		}
 		piece := b.model.TokenToPiece(tok)
-		end := time.Now()
-		if len(res.Chunks) == 0 {
-			res.Server.PromptEval = end.Sub(start)
-		} else {
-			res.Server.Eval += end.Sub(start)
-		}
-		res.Chunks = append(res.Chunks, end)
+		res.Chunks = append(res.Chunks, time.Now())
 		text.WriteString(piece)
 	}
 	res.Done = time.Now()
