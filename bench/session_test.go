@@ -35,6 +35,7 @@ models:
 `, backend, maxTokens, turns, think)
 			ms := runOnly(t, cfg, s, "Load/model=tiny/concurrency=2")
 			assert.Equal(t, 0.0, ms["error-rate"])
+			assert.Equal(t, 0.0, ms["shrunk-turns"], "every turn's prompt grew")
 			recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
 			require.Len(t, recs, 6, "two sessions of three turns")
 			bySession := map[int64][]loadgen.Record{}
@@ -134,5 +135,24 @@ models:
 				}
 			}
 		})
+	}
+}
+
+// TestSessionsOutgrowContext: a conversation that outgrows the context is cut
+// by the engine (Ollama drops the oldest messages, then truncates), which
+// shows as turns whose prompt did not grow: shrunk-turns above 0, a notice
+// saying what to change, and no prompt above the context.
+func TestSessionsOutgrowContext(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	var notes strings.Builder
+	cfg, s := loadSuite(t, &notes, `ollama: {manage: always}
+models:
+  - {name: tiny, backend: ollama, model: "synthetic:tiny-llama", options: {max_tokens: 24, threads: 1, context: 128}, load: {requests: 5, sessions: {turns: 5}, records: true}}
+`)
+	ms := runOnly(t, cfg, s, "Load/model=tiny/concurrency=1")
+	assert.Positive(t, ms["shrunk-turns"], "the conversation of 5 turns of 24-token answers outgrows 128 tokens")
+	assert.Contains(t, notes.String(), "the engine cut the conversation, which outgrew its context; raise options.context or lower sessions.turns")
+	for _, r := range fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile)) {
+		assert.LessOrEqual(t, r.PromptTokens, 128, "turn %d", r.Turn)
 	}
 }

@@ -332,8 +332,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		runOpen(sendCtx, &wg, p, start, one)
 	case p.Session.Turns > 0:
 		var next atomic.Int64
-		wait := func(t time.Time) bool { return sleepUntil(sendCtx, t) }
-		sessions := int64(p.Requests / p.Session.Turns)
+		ss := &sessions{p: p, reqs: reqs, salt: salt, send: send,
+			wait:   func(t time.Time) bool { return sleepUntil(sendCtx, t) },
+			shrunk: rep.shrunk}
+		n := int64(p.Requests / p.Session.Turns)
 		for k := range p.Concurrency {
 			wg.Go(func() {
 				planned := start.Add(p.workerStart(k))
@@ -342,10 +344,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 				}
 				for sendCtx.Err() == nil {
 					s := next.Add(1) - 1
-					if p.Requests > 0 && s >= sessions {
+					if p.Requests > 0 && s >= n {
 						return
 					}
-					runSession(p, reqs, s, planned, salt, wait, send)
+					ss.run(s, planned)
 					planned = time.Now()
 				}
 			})

@@ -71,38 +71,60 @@ func sessionRequests(turns int) int { return (DefaultRequests + turns - 1) / tur
 // errStopped ends a session whose turn was not sent because the run stopped.
 var errStopped = errors.New("the run stopped")
 
-// runSession runs session s of a multi-turn point: its turns in order, each
-// sending the conversation so far, the first at planned, each later one its
-// think time after the previous answer ended. Request i = s·Turns + t (turn t
-// from 0) takes its user message from reqs[i mod len(reqs)], as a single
-// request i does; salt, when set, prefixes the session's first message, so
-// sessions share no prefix while each turn extends its own. A failed turn
-// ends the session: a conversation without its answer cannot go on.
-func runSession(p Point, reqs []backends.Request, s int64, planned time.Time, salt string, wait func(time.Time) bool,
-	send func(i int64, r backends.Request, planned time.Time, turn int) (*backends.Result, error)) {
-	k := int64(p.Session.Turns)
+// sessions runs the sessions of a multi-turn point.
+type sessions struct {
+	p    Point
+	reqs []backends.Request
+	// salt, when not empty, prefixes each session's first message.
+	salt string
+	// wait waits until a time; false when no more may be sent.
+	wait func(time.Time) bool
+	// send sends request i, turn turn of its session, planned for planned.
+	send func(i int64, r backends.Request, planned time.Time, turn int) (*backends.Result, error)
+	// shrunk notes a turn (after the first) whose prompt, as the engine
+	// counted it, was not longer than the previous turn's.
+	shrunk func()
+}
+
+// run runs session s: its turns in order, each sending the conversation so
+// far, the first at planned, each later one its think time after the
+// previous answer ended. Request i = s·Turns + t (turn t from 0) takes its
+// user message from reqs[i mod len(reqs)], as a single request i does; the
+// salt prefixes the session's first message, so sessions share no prefix
+// while each turn extends its own. A failed turn ends the session: a
+// conversation without its answer cannot go on.
+func (ss *sessions) run(s int64, planned time.Time) {
+	k := int64(ss.p.Session.Turns)
 	var msgs []backends.Message
+	prev := 0 // the previous turn's prompt tokens
 	for t := range k {
-		if t > 0 && !wait(planned) {
+		if t > 0 && !ss.wait(planned) {
 			return
 		}
 		i := s*k + t
-		r := reqs[i%int64(len(reqs))]
-		if salt != "" && t == 0 {
-			r.Prompt = "[" + salt + "-s" + strconv.FormatInt(s, 36) + "] " + r.Prompt
+		r := ss.reqs[i%int64(len(ss.reqs))]
+		if ss.salt != "" && t == 0 {
+			r.Prompt = "[" + ss.salt + "-s" + strconv.FormatInt(s, 36) + "] " + r.Prompt
 		}
 		msgs = append(msgs, backends.Message{Role: backends.RoleUser, Content: r.Prompt})
 		r.Messages = slices.Clip(msgs)
-		res, err := send(i, r, planned, int(t)+1)
+		res, err := ss.send(i, r, planned, int(t)+1)
 		if err != nil {
 			return
 		}
+		// The conversation only grows, so a prompt that does not is one the
+		// engine cut (Ollama drops the oldest messages, then truncates, when
+		// it outgrows the context).
+		if t > 0 && res.PromptTokens > 0 && prev > 0 && res.PromptTokens <= prev {
+			ss.shrunk()
+		}
+		prev = res.PromptTokens
 		msgs = append(msgs, backends.Message{Role: backends.RoleAssistant, Content: res.Text})
 		done := res.Done
 		if done.IsZero() {
 			done = time.Now()
 		}
-		planned = done.Add(p.Session.ThinkTime)
+		planned = done.Add(ss.p.Session.ThinkTime)
 	}
 }
 
@@ -148,10 +170,19 @@ func (r *Report) turn(k int) *TurnReport {
 	return r.Turns[k-1]
 }
 
-// turnMetrics are the per-turn metrics: for each turn with a success, the
-// mean prompt tokens and the TTFT and ITL percentiles.
+// turnMetrics are a multi-turn point's metrics: shrunk-turns, the share of
+// successful turns after the first whose prompt did not grow, then for each
+// turn with a success the mean prompt tokens and the TTFT and ITL
+// percentiles.
 func (r *Report) turnMetrics() []Metric {
 	var ms []Metric
+	later := 0
+	for _, t := range r.Turns[min(1, len(r.Turns)):] {
+		later += t.Succeeded
+	}
+	if later > 0 {
+		ms = append(ms, Metric{"shrunk-turns", float64(r.Shrunk) / float64(later)})
+	}
 	for i, t := range r.Turns {
 		k := i + 1
 		if t.Succeeded == 0 || k > metric.MaxTurns {

@@ -21,6 +21,9 @@ import (
 type chatFake struct {
 	mu   sync.Mutex
 	seen [][]backends.Message
+	// cap, when set, caps the prompt tokens, as an engine that cuts a
+	// conversation longer than its context.
+	cap int
 }
 
 func (f *chatFake) Generate(_ context.Context, req backends.Request) (*backends.Result, error) {
@@ -37,6 +40,9 @@ func (f *chatFake) Generate(_ context.Context, req backends.Request) (*backends.
 	words := 0
 	for _, m := range req.Messages {
 		words += len(strings.Fields(m.Content))
+	}
+	if f.cap > 0 {
+		words = min(words, f.cap)
 	}
 	r := &backends.Result{Sent: time.Now(), Text: "a b c", PromptTokens: words, OutputTokens: 5}
 	at := r.Sent.Add(time.Duration(k) * time.Millisecond)
@@ -116,6 +122,9 @@ func TestSessionsKnownAnswer(t *testing.T) {
 			}
 		}
 	}
+	if got, ok := m["shrunk-turns"]; !ok || got != 0 {
+		t.Errorf("shrunk-turns %v (reported %v): want 0, every prompt grew", got, ok)
+	}
 	if _, ok := m[metric.TurnPromptTokens(4)]; ok {
 		t.Error("a fourth turn's metrics")
 	}
@@ -148,6 +157,21 @@ func TestSessionFailedTurnEndsIt(t *testing.T) {
 	}
 	if len(rep.Turns) != 3 || rep.Turns[0].Succeeded != 3 || rep.Turns[1].Succeeded != 2 || rep.Turns[2].Succeeded != 2 {
 		t.Errorf("turns %+v: want 3, 2, 2 successes", rep.Turns)
+	}
+}
+
+// TestSessionShrunk: turns whose prompt does not grow (the engine cut the
+// conversation) are counted: prompts of 2, 7 and 12 words capped at 7 make
+// turn 3 one of the two later turns.
+func TestSessionShrunk(t *testing.T) {
+	f := &chatFake{cap: 7}
+	p := point(t, loadgen.Spec{Requests: 6, Sessions: &loadgen.SessionSpec{Turns: 3}})
+	rep, err := loadgen.RunPoint(context.Background(), f, p, requests(3, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := metrics(rep); rep.Shrunk != 2 || m["shrunk-turns"] != 0.5 || m[metric.TurnPromptTokens(3)] != 7 {
+		t.Errorf("shrunk %d, shrunk-turns %v, turn 3's prompt %v: want 2 (one per session), 0.5, 7", rep.Shrunk, m["shrunk-turns"], m[metric.TurnPromptTokens(3)])
 	}
 }
 

@@ -104,6 +104,7 @@ var table = []Info{
 	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: Higher, Family: Load},
 	{Unit: "error-rate", Title: "Error rate", Better: Lower, Family: Load},
 	{Unit: "stopped-early", Title: "Runs stopped early", Better: Lower, Family: Load},
+	{Unit: "shrunk-turns", Title: "Turns whose prompt did not grow", Better: Lower, Family: Load},
 	{Unit: "slo-max-req/s", Title: "Highest rate within the SLO", Better: Higher, Family: Load},
 	{Unit: "slo-max-concurrency", Title: "Highest concurrency within the SLO", Better: Higher, Family: Load},
 	// Quality (docs/quality.md): directions hold for real models only.
