@@ -3,9 +3,12 @@
 // arrivals, optionally capped), either with a linear ramp, or the replay of a
 // trace (Mooncake, BurstGPT), bounded by a request count and/or a duration,
 // with sweeps over N or R or a search for the highest load that meets an SLO.
-// A run can stop early on over-saturation and write one record per request. A
-// run yields a [Report]: throughput, exact TTFT/TPOT/ITL/E2E percentiles, error
-// rate by kind, goodput against SLOs and schedule lag.
+// Sequential and concurrency loads may be multi-turn: sessions whose turns send
+// the conversation so far ([SessionSpec]). A run can stop early on
+// over-saturation and write one record per request. A run yields a [Report]:
+// throughput, exact TTFT/TPOT/ITL/E2E percentiles, error rate by kind, goodput
+// against SLOs and schedule lag, and per turn of a multi-turn run its TTFT,
+// ITL and prompt tokens.
 //
 // A benchmark runs one sweep point per sub-benchmark:
 //
