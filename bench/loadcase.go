@@ -164,6 +164,9 @@ func (c *LoadCase) End() ([]Metric, error) {
 		ms = c.search.Metrics()
 	case c.total != nil:
 		ms = c.total.Metrics()
+		if n := c.total.Shrunk; n > 0 {
+			c.Model.suite.Notice("model %s, %s: %d turns sent a prompt no longer than their previous turn's (shrunk-turns): the engine cut the conversation, which outgrew its context; raise options.context or lower sessions.turns", c.Model.Config.Name, c.Point.Name, n)
+		}
 		if c.total.Stopped != "" {
 			c.Model.suite.Notice("model %s, %s: %d of %d runs stopped early (load: stop): %s", c.Model.Config.Name, c.Point.Name, c.total.StoppedRuns, c.total.Runs, c.total.Stopped)
 		}

@@ -450,6 +450,11 @@ func (c *Config) configureModels(core *yaml.Node) error {
 			return fmt.Errorf("%s: %w", at, err)
 		}
 		m.Spec.Engine = opts
+		if m.Load != nil && m.Load.Sessions != nil {
+			if err := backends.CheckChat(e, m.Backend, m.Spec); err != nil {
+				return fmt.Errorf("%s: load: sessions: %w", at, err)
+			}
+		}
 	}
 	return nil
 }
