@@ -10,6 +10,7 @@ import (
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/shard"
+	"github.com/llmbench/llmbench/synth"
 )
 
 // LoadCase is one point of a load-generation model's sweep: a concurrency or a
@@ -23,6 +24,7 @@ type LoadCase struct {
 	// front end keeps each run's report (loadgen.ShardRecord) for merge.
 	Split  bool
 	reqs   []backends.Request
+	data   *loadgen.Dataset      // the requests of load: dataset:, made by the first Step
 	total  *loadgen.Report       // the window's runs, merged
 	search *loadgen.SearchResult // a search point's latest search
 }
@@ -93,7 +95,13 @@ func (c *LoadCase) Begin() error {
 
 // Step implements [Case]: one run of the point.
 func (c *LoadCase) Step(ctx context.Context) error {
+	if err := c.makeDataset(ctx); err != nil {
+		return err
+	}
 	var opts []loadgen.Option
+	if c.data != nil {
+		opts = append(opts, loadgen.WithDataset(c.data))
+	}
 	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
 	}
@@ -118,6 +126,38 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
+	return nil
+}
+
+// makeDataset makes the requests of a load: dataset: section once, before
+// the first run: the model's tokens are calibrated through the engine (once
+// per model), the prompts made and the longest one verified. Its errors name
+// the configuration's file and line.
+func (c *LoadCase) makeDataset(ctx context.Context) error {
+	spec := c.Model.Config.Load.Dataset
+	if spec == nil || c.data != nil {
+		return nil
+	}
+	s, m := c.Model.suite, c.Model
+	at := fmt.Sprintf("%s:%d: model %s: load: dataset", s.Config.File, m.Config.Line, m.Config.Name)
+	base := request(m.Config.Spec.Options, config.Prompt{})
+	if m.tokens == nil {
+		tok, err := loadgen.Calibrate(ctx, m.Backend, base)
+		if err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		m.tokens = tok
+		s.Notice("model %s: exact-length prompts: %d tokens of template and anchor, %d of %d words one token each (%d probes of 1 output token)",
+			m.Config.Name, tok.Overhead, len(tok.Words), len(synth.CommonWords()), tok.Probes)
+	}
+	d, err := loadgen.NewDataset(spec, m.tokens, base, c.Point.Requests)
+	if err == nil {
+		err = d.Verify(ctx, m.Backend)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	c.data, c.reqs = d, d.Requests()
 	return nil
 }
 

@@ -64,6 +64,12 @@ type Record struct {
 	// Good says whether a successful request met every SLO of the point;
 	// absent without an SLO.
 	Good *bool `json:"good,omitempty"`
+	// WantPromptTokens is the prompt length a dataset made (load: dataset:),
+	// which PromptTokens must be within 1% of; CacheableTokens the prompt
+	// tokens a prefix cache could serve (Dataset.Cacheable). Absent without a
+	// dataset.
+	WantPromptTokens int `json:"want_prompt_tokens,omitempty"`
+	CacheableTokens  int `json:"cacheable_tokens,omitempty"`
 }
 
 // ReadRecords reads the records a RecordWriter wrote, one per line; file

@@ -103,6 +103,10 @@ type Spec struct {
 	// Records writes one JSON line per request of every run (Record) to the
 	// output folder's RecordsFile. Default false.
 	Records bool `yaml:"records"`
+	// Dataset makes the requests' prompts, of exact lengths in the model's
+	// tokens and optionally of shared prefixes, instead of the prompt file's
+	// (see DatasetSpec); nil uses the prompt file.
+	Dataset *DatasetSpec `yaml:"dataset"`
 }
 
 // RampSpec is a linear ramp of load as the configuration writes it.
@@ -230,6 +234,14 @@ func (l *Spec) Check() error {
 		}
 	default:
 		return fmt.Errorf("mode %q: want sequential, concurrency, rate or trace", l.Mode)
+	}
+	if l.Dataset != nil {
+		if mode == ModeTrace {
+			return errors.New("dataset and trace both make the prompts: a trace's lengths are its own (use one)")
+		}
+		if err := l.Dataset.check(); err != nil {
+			return err
+		}
 	}
 	if l.Trace != nil && mode != ModeTrace {
 		return fmt.Errorf("trace applies to mode trace only (mode is %s)", mode)
