@@ -81,8 +81,10 @@ func (c *LoadCase) String() string {
 	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
 }
 
-// Warm implements [Case]; a point's warm-up is part of its run (load: warmup).
-func (c *LoadCase) Warm(context.Context) error { return nil }
+// Warm implements [Case]: a load: dataset: section's prompts are made (the
+// model's tokens calibrated), so that it is not timed with the first run; a
+// point's warm-up is part of its run (load: warmup).
+func (c *LoadCase) Warm(ctx context.Context) error { return c.makeDataset(ctx) }
 
 // Begin implements [Case]: the memory peak is reset.
 func (c *LoadCase) Begin() error {
@@ -129,8 +131,8 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	return nil
 }
 
-// makeDataset makes the requests of a load: dataset: section once, before
-// the first run: the model's tokens are calibrated through the engine (once
+// makeDataset makes the requests of a load: dataset: section once, by Warm
+// or else the first Step: the model's tokens are calibrated through the engine (once
 // per model), the prompts made and the longest one verified. Its errors name
 // the configuration's file and line.
 func (c *LoadCase) makeDataset(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/synth"
@@ -436,11 +437,12 @@ func (d *Dataset) Longest() int {
 }
 
 // Verify sends the dataset's longest prompt once, with one output token, and
-// returns an error when the engine's count of it misses.
+// returns an error when the engine's count of it misses. Its salt slot holds
+// words of its own, so that no request of a run finds it in a prefix cache.
 func (d *Dataset) Verify(ctx context.Context, b backends.Backend) error {
 	i := d.Longest()
 	r := d.reqs[i]
-	r.MaxTokens = 1
+	r.Prompt, r.MaxTokens = d.salt("verify-"+strconv.FormatInt(time.Now().UnixNano(), 36), -int64(i)-1), 1
 	res, err := b.Generate(ctx, r)
 	if err != nil {
 		return fmt.Errorf("verifying the longest prompt (%d tokens): %w", d.want[i], err)
