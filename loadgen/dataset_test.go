@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/backends/openai/openaitest"
 	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/synth"
 )
@@ -243,4 +244,52 @@ func TestDatasetSharedPrefixes(t *testing.T) {
 	rep, _ := runDataset(t, b, d, 6, false, true)
 	_, ok := metrics(rep)["cacheable-prompt-share"]
 	assert.False(t, ok, "only for a point of shared prefixes")
+}
+
+// TestCachedPromptShare: the engine's own count of cached prompt tokens
+// (usage.prompt_tokens_details.cached_tokens, which Ollama does not send) from
+// a scripted server that acts as a one-slot prefix cache: each prompt's words
+// shared with the previous prompt are reported cached. Prompts "x y z 0",
+// "x y z 1", "q 2", "q 3" report 0, 3, 0 and 1 of 12 tokens
+// (cached-prompt-share 1/3); "n 4", which reports none, counts neither way.
+func TestCachedPromptShare(t *testing.T) {
+	var prev []string
+	srv := openaitest.NewServer(openaitest.Script{Tokens: 2}, openaitest.WithPlan(func(r openaitest.Request) openaitest.Script {
+		ws := strings.Fields(r.Prompt)
+		n := 0
+		for n < len(ws)-1 && n < len(prev) && ws[n] == prev[n] {
+			n++
+		}
+		prev = ws
+		if ws[0] == "n" {
+			return openaitest.Script{Tokens: 2}
+		}
+		return openaitest.Script{Tokens: 2, CachedTokens: &n}
+	}))
+	defer srv.Close()
+	var reqs []backends.Request
+	for _, p := range []string{"x y z 0", "x y z 1", "q 2", "q 3", "n 4"} {
+		reqs = append(reqs, backends.Request{Prompt: p, MaxTokens: 2})
+	}
+	var buf bytes.Buffer
+	p := loadgen.Point{Name: "concurrency=1", Mode: loadgen.ModeSequential, Concurrency: 1, Requests: 5}
+	rep, err := loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, reqs, loadgen.WithRecords(loadgen.NewRecordWriter(&buf), "b"))
+	require.NoError(t, err)
+	assert.Equal(t, 1.0/3, metrics(rep)["cached-prompt-share"])
+	recs, err := loadgen.ReadRecords(&buf, "b")
+	require.NoError(t, err)
+	var cached []any
+	for _, r := range recs {
+		if r.CachedTokens == nil {
+			cached = append(cached, nil)
+		} else {
+			cached = append(cached, *r.CachedTokens)
+		}
+	}
+	assert.Equal(t, []any{0, 3, 0, 1, nil}, cached)
+
+	rep, err = loadgen.RunPoint(context.Background(), backend(t, srv.URL), p, reqs[4:])
+	require.NoError(t, err)
+	_, ok := metrics(rep)["cached-prompt-share"]
+	assert.False(t, ok, "no request reported a cached count: no metric")
 }

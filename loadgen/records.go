@@ -70,6 +70,10 @@ type Record struct {
 	// dataset.
 	WantPromptTokens int `json:"want_prompt_tokens,omitempty"`
 	CacheableTokens  int `json:"cacheable_tokens,omitempty"`
+	// CachedTokens is the engine's own count of prompt tokens it served from
+	// its prefix cache, when it reported one (OpenAI-compatible servers'
+	// usage.prompt_tokens_details.cached_tokens).
+	CachedTokens *int `json:"cached_tokens,omitempty"`
 }
 
 // ReadRecords reads the records a RecordWriter wrote, one per line; file
@@ -165,6 +169,10 @@ func newRecord(start time.Time, i int64, planned, sent, done time.Time, res *bac
 			rec.TTFT = &rec.Chunks[0]
 		}
 		rec.PromptTokens, rec.OutputTokens, rec.ReasoningTokens = res.PromptTokens, res.OutputTokens, res.ReasoningTokens
+		if res.CachedKnown {
+			n := res.CachedTokens
+			rec.CachedTokens = &n
+		}
 	}
 	if err != nil {
 		rec.Error, rec.Message = Kind(err), err.Error()

@@ -36,6 +36,11 @@ type Report struct {
 	// CacheableTokens sums the prompt tokens of successful requests that a
 	// prefix cache could serve (a dataset's shared prefixes, Dataset.Cacheable).
 	CacheableTokens int64
+	// CachedTokens sums the engine's own counts of prompt tokens it served
+	// from its prefix cache (backends.Result.CachedTokens) over the successful
+	// requests that reported one, and CachedOf the prompt tokens of those
+	// requests.
+	CachedTokens, CachedOf int64
 	// Errors counts failed requests by kind (see Kind); ErrorSamples holds the
 	// first error message of each kind.
 	Errors       map[string]int
@@ -115,6 +120,10 @@ func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err
 	r.Succeeded++
 	r.OutputTokens += int64(res.OutputTokens)
 	r.PromptTokens += int64(res.PromptTokens)
+	if res.CachedKnown {
+		r.CachedTokens += int64(res.CachedTokens)
+		r.CachedOf += int64(res.PromptTokens)
+	}
 	r.E2E.Record(res.E2E())
 	if len(res.Chunks) > 0 {
 		r.TTFT.Record(res.TTFT())
@@ -175,6 +184,8 @@ func (r *Report) Merge(o *Report) {
 	r.OutputTokens += o.OutputTokens
 	r.PromptTokens += o.PromptTokens
 	r.CacheableTokens += o.CacheableTokens
+	r.CachedTokens += o.CachedTokens
+	r.CachedOf += o.CachedOf
 	for k, v := range o.Errors {
 		r.Errors[k] += v
 	}
@@ -207,7 +218,8 @@ type Metric struct {
 // apply are left out rather than reported as 0: no latency metric without a
 // sample, no goodput without an SLO, nothing per second without a wall time.
 //
-//	req/s tokens/s goodput-req/s error-rate stopped-early cacheable-prompt-share
+//	req/s tokens/s goodput-req/s error-rate stopped-early
+//	cacheable-prompt-share cached-prompt-share
 //	ttft-p50-ns ttft-p90-ns ttft-p99-ns   (likewise tpot, itl, e2e)
 //	lag-p50-ns lag-p99-ns
 func (r *Report) Metrics() []Metric {
@@ -231,6 +243,9 @@ func (r *Report) Metrics() []Metric {
 	if r.Point.SharedPrefix && r.PromptTokens > 0 {
 		add("cacheable-prompt-share", float64(r.CacheableTokens)/float64(r.PromptTokens))
 	}
+	if r.CachedOf > 0 {
+		add("cached-prompt-share", float64(r.CachedTokens)/float64(r.CachedOf))
+	}
 	for _, hm := range histMetrics {
 		h := hm.get(r)
 		if h.Count() == 0 {
@@ -246,7 +261,7 @@ func (r *Report) Metrics() []Metric {
 // MetricNames returns every name Metrics may report, in its order, e.g. to print
 // `Unit NAME better=DIRECTION` lines before any result.
 func MetricNames() []string {
-	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early", "cacheable-prompt-share"}
+	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early", "cacheable-prompt-share", "cached-prompt-share"}
 	for _, h := range histMetrics {
 		for _, q := range h.qs {
 			names = append(names, fmt.Sprintf("%s-p%d-ns", h.name, q))
@@ -275,7 +290,7 @@ func Direction(name string) string {
 	switch {
 	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early":
 		return "lower"
-	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency":
+	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency", name == "cached-prompt-share":
 		return "higher"
 	}
 	return ""
@@ -318,6 +333,7 @@ type reportJSON struct {
 	OutputTokens              int64
 	PromptTokens              int64
 	CacheableTokens           int64 `json:",omitempty"`
+	CachedTokens, CachedOf    int64 `json:",omitempty"`
 	Errors                    map[string]int
 	ErrorSamples              map[string]string
 	MaxInFlight               int
@@ -337,6 +353,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Point: r.Point, Start: r.Start, End: r.End, Wall: r.Wall,
 		Succeeded: r.Succeeded, Failed: r.Failed, Aborted: r.Aborted, Good: r.Good,
 		OutputTokens: r.OutputTokens, PromptTokens: r.PromptTokens, CacheableTokens: r.CacheableTokens,
+		CachedTokens: r.CachedTokens, CachedOf: r.CachedOf,
 		Errors: r.Errors, ErrorSamples: r.ErrorSamples,
 		MaxInFlight: r.MaxInFlight, Interrupted: r.Interrupted,
 		Runs: r.Runs, StoppedRuns: r.StoppedRuns, Stopped: r.Stopped,
@@ -355,6 +372,7 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 		Point: j.Point, Start: j.Start, End: j.End, Wall: j.Wall,
 		Succeeded: j.Succeeded, Failed: j.Failed, Aborted: j.Aborted, Good: j.Good,
 		OutputTokens: j.OutputTokens, PromptTokens: j.PromptTokens, CacheableTokens: j.CacheableTokens,
+		CachedTokens: j.CachedTokens, CachedOf: j.CachedOf,
 		Errors: j.Errors, ErrorSamples: j.ErrorSamples,
 		MaxInFlight: j.MaxInFlight, Interrupted: j.Interrupted,
 		Runs: j.Runs, StoppedRuns: j.StoppedRuns, Stopped: j.Stopped,
