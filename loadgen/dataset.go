@@ -223,16 +223,13 @@ func Calibrate(ctx context.Context, b backends.Backend, base backends.Request) (
 	t := &Tokens{Anchor: "the"}
 	count := func(words []string) (int, error) {
 		r := base
-		r.Prompt, r.MaxTokens = strings.Join(append([]string{t.Anchor}, words...), " "), 1
+		r.Prompt = strings.Join(append([]string{t.Anchor}, words...), " ")
 		t.Probes++
-		res, err := b.Generate(ctx, r)
+		n, err := promptCount(ctx, b, r)
 		if err != nil {
 			return 0, fmt.Errorf("calibrating prompt lengths: %w", err)
 		}
-		if res.PromptTokens <= 0 {
-			return 0, errors.New("calibrating prompt lengths: the engine reported no prompt token count (exact-length prompts need it)")
-		}
-		return res.PromptTokens, nil
+		return n, nil
 	}
 	var err error
 	if t.Overhead, err = count(nil); err != nil {
@@ -261,6 +258,23 @@ func Calibrate(ctx context.Context, b backends.Backend, base backends.Request) (
 		return nil, fmt.Errorf("calibrating prompt lengths: only %d of the candidate words are one token each on this model (want %d)", len(t.Words), MinWords)
 	}
 	return t, nil
+}
+
+// promptCount sends r with one output token and returns the engine's count of
+// its prompt. A probe that ended short (the model's end-of-sequence first)
+// or without content still counts when the engine gave its prompt count: only
+// that is asked of it.
+func promptCount(ctx context.Context, b backends.Backend, r backends.Request) (int, error) {
+	r.MaxTokens = 1
+	res, err := b.Generate(ctx, r)
+	short := errors.Is(err, backends.ErrShort) || errors.Is(err, backends.ErrNoContent)
+	switch {
+	case err != nil && !(short && res != nil && res.PromptTokens > 0):
+		return 0, err
+	case res.PromptTokens <= 0:
+		return 0, errors.New("the engine reported no prompt token count (exact-length prompts need it)")
+	}
+	return res.PromptTokens, nil
 }
 
 // Dataset is a DatasetSpec made for one model: its requests, what each must
@@ -442,12 +456,12 @@ func (d *Dataset) Longest() int {
 func (d *Dataset) Verify(ctx context.Context, b backends.Backend) error {
 	i := d.Longest()
 	r := d.reqs[i]
-	r.Prompt, r.MaxTokens = d.salt("verify-"+strconv.FormatInt(time.Now().UnixNano(), 36), -int64(i)-1), 1
-	res, err := b.Generate(ctx, r)
+	r.Prompt = d.salt("verify-"+strconv.FormatInt(time.Now().UnixNano(), 36), -int64(i)-1)
+	n, err := promptCount(ctx, b, r)
 	if err != nil {
 		return fmt.Errorf("verifying the longest prompt (%d tokens): %w", d.want[i], err)
 	}
-	if err := d.check(int64(i), res); err != nil {
+	if err := d.check(int64(i), &backends.Result{PromptTokens: n}); err != nil {
 		return fmt.Errorf("verifying the longest prompt: %w: the context may truncate it, or the tokenizer merge words", err)
 	}
 	return nil

@@ -27,6 +27,7 @@ type tokenizer struct {
 	mu      sync.Mutex
 	prompts []string
 	drift   func(prompt string) int
+	short   bool // every generation ends at end-of-sequence before its first token
 }
 
 const template = 3
@@ -50,6 +51,10 @@ func (f *tokenizer) Generate(_ context.Context, r backends.Request) (*backends.R
 	f.prompts = append(f.prompts, r.Prompt)
 	f.mu.Unlock()
 	now := time.Now()
+	if f.short {
+		res := &backends.Result{Sent: now, Done: now, PromptTokens: n}
+		return res, backends.CheckLength(res, r.MaxTokens)
+	}
 	return &backends.Result{Sent: now, Chunks: []time.Time{now}, Done: now, PromptTokens: n, OutputTokens: r.MaxTokens}, nil
 }
 
@@ -76,6 +81,9 @@ func TestCalibrate(t *testing.T) {
 
 	_, err = loadgen.Calibrate(context.Background(), &tokenizer{drift: func(p string) int { return -template - 100 }}, backends.Request{})
 	assert.ErrorContains(t, err, "the engine reported no prompt token count")
+	tok, err = loadgen.Calibrate(context.Background(), &tokenizer{short: true}, backends.Request{})
+	require.NoError(t, err, "a probe that ends short still gives its prompt count")
+	assert.Equal(t, got, slices.Sorted(slices.Values(tok.Words)))
 	_, err = loadgen.Calibrate(context.Background(), &tokenizer{drift: func(p string) int { return len(p) }}, backends.Request{})
 	assert.ErrorContains(t, err, "only 0 of the candidate words are one token each on this model (want 16)")
 }
