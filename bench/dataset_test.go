@@ -147,3 +147,42 @@ models:
 	assert.Less(t, float64(median(cached)), 0.5*float64(median(whole)), "a cached prefix: a fraction of the prefill (0.18 on a quiet machine)")
 	assert.Less(t, g["ttft-p50-ns"], 0.5*i["ttft-p50-ns"], "grouped, the slot serves 9 of 12; interleaved, none")
 }
+
+// TestLoadTraceExactRealEngine: a Mooncake trace's prompts are made at
+// exactly each entry's input length as the real Ollama counts it, and the
+// blocks entries share are counted cacheable: of the shipped trace's first 11
+// entries, entry 1 shares block 0 with entry 0 (all of entry 0's body: its 513
+// tokens less the fixed ones) and entry 10 shares block 11 with entry 8 (391
+// less the fixed ones); no other entry shares one.
+func TestLoadTraceExactRealEngine(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	trace, err := filepath.Abs("../testdata/traces/mooncake-small.jsonl")
+	require.NoError(t, err)
+	cfg, s := loadSuite(t, nil, `ollama: {manage: always, num_parallel: 2}
+models:
+  - {name: tiny, backend: openai, model: "synthetic:tiny-llama", options: {threads: 1, context: 2048}, load: {trace: {file: %s, window: {to: 1190ms}}, records: true}}
+`, trace)
+	ms, err := runLoadCase(t, modelLoadCase(t, cfg, s, 0), 1)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, ms["error-rate"])
+	entries, err := loadgen.ReadTrace(cfg.Models[0].Load.Trace)
+	require.NoError(t, err)
+	require.Len(t, entries, 11)
+	recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
+	require.Len(t, recs, 11)
+	cacheable := map[int64]int{}
+	var total, cached int
+	for _, r := range recs {
+		assert.Equal(t, entries[r.I].Input, r.PromptTokens, "entry %d: its input length, as the engine counts it", r.I)
+		assert.Equal(t, entries[r.I].Output, r.OutputTokens)
+		if r.CacheableTokens > 0 {
+			cacheable[r.I] = r.CacheableTokens
+		}
+		total, cached = total+r.PromptTokens, cached+r.CacheableTokens
+	}
+	require.Len(t, cacheable, 2, "entries 1 and 10: %v", cacheable)
+	fixed := 513 - cacheable[1]
+	assert.Equal(t, fixed, 391-cacheable[10], "both: a whole earlier body")
+	assert.Greater(t, fixed, loadgen.SaltWords)
+	assert.Equal(t, float64(cached)/float64(total), ms["cacheable-prompt-share"])
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
@@ -24,7 +25,8 @@ type LoadCase struct {
 	// front end keeps each run's report (loadgen.ShardRecord) for merge.
 	Split  bool
 	reqs   []backends.Request
-	data   *loadgen.Dataset      // the requests of load: dataset:, made by the first Step
+	data   *loadgen.Dataset // the requests of load: dataset: or a trace's, made by Warm or the first Step
+	trace  []loadgen.TraceEntry
 	total  *loadgen.Report       // the window's runs, merged
 	search *loadgen.SearchResult // a search point's latest search
 }
@@ -43,8 +45,9 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	for i, p := range s.Prompts {
 		reqs[i] = request(o, p)
 	}
+	var entries []loadgen.TraceEntry
 	if t := m.Config.Load.Trace; t != nil {
-		entries, err := loadgen.ReadTrace(t)
+		entries, err = loadgen.ReadTrace(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: model %s: load: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
 		}
@@ -62,7 +65,7 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 				return nil, fmt.Errorf("%s:%d: model %s: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
 			}
 		}
-		out[i] = &LoadCase{Model: m, Point: p, Split: split, reqs: reqs}
+		out[i] = &LoadCase{Model: m, Point: p, Split: split, reqs: reqs, trace: entries}
 	}
 	return out, nil
 }
@@ -131,13 +134,15 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	return nil
 }
 
-// makeDataset makes the requests of a load: dataset: section once, by Warm
-// or else the first Step: the model's tokens are calibrated through the engine (once
-// per model), the prompts made and the longest one verified. Its errors name
-// the configuration's file and line.
+// makeDataset makes the requests of a load: dataset: section, or a trace's
+// at their exact lengths, once, by Warm or else the first Step: the model's
+// tokens are calibrated through the engine (once per model), the prompts made
+// and a dataset's longest one verified (a trace's entries are checked as they
+// are sent: one the context cannot hold fails alone, as prompt-length). Its
+// errors name the configuration's file and line.
 func (c *LoadCase) makeDataset(ctx context.Context) error {
 	spec := c.Model.Config.Load.Dataset
-	if spec == nil || c.data != nil {
+	if spec == nil && c.trace == nil || c.data != nil {
 		return nil
 	}
 	s, m := c.Model.suite, c.Model
@@ -151,6 +156,16 @@ func (c *LoadCase) makeDataset(ctx context.Context) error {
 		m.tokens = tok
 		s.Notice("model %s: exact-length prompts: %d tokens of template and anchor, %d of %d words one token each (%d probes of 1 output token)",
 			m.Config.Name, tok.Overhead, len(tok.Words), len(synth.CommonWords()), tok.Probes)
+	}
+	if c.trace != nil {
+		d, raised := loadgen.NewTraceDataset(c.trace, m.tokens, base)
+		if raised > 0 {
+			s.Notice("model %s, %s: %d of %d trace entries are shorter than the %d tokens every prompt has on this model, and were made %d long",
+				m.Config.Name, c.Point.Name, raised, len(c.trace), m.tokens.Overhead+loadgen.SaltWords, m.tokens.Overhead+loadgen.SaltWords+1)
+		}
+		c.data, c.reqs = d, d.Requests()
+		c.Point.SharedPrefix = slices.ContainsFunc(c.trace, func(e loadgen.TraceEntry) bool { return len(e.HashIDs) > 0 })
+		return nil
 	}
 	d, err := loadgen.NewDataset(spec, m.tokens, base, c.Point.Requests)
 	if err == nil {

@@ -284,9 +284,10 @@ type Dataset struct {
 	reqs   []backends.Request
 	bodies []string // each prompt after its salt slot
 	want   []int    // each prompt's length in tokens
-	prefix []int    // each prompt's prefix, -1 without
-	first  []int    // the first prompt of each prefix
-	plen   int      // the prefix length in tokens
+	// cacheable is each prompt's tokens a cache could serve in the run's
+	// first pass over the prompts, again in a later pass.
+	cacheable, again []int
+	shared           []bool // salted per run, not per request: it shares a prefix
 }
 
 // NewDataset makes spec's prompts of tok's words: base's fields with each
@@ -310,7 +311,7 @@ func NewDataset(spec *DatasetSpec, tok *Tokens, base backends.Request, requests 
 		return nil, fmt.Errorf("dataset.input: the shortest prompt, %d tokens, leaves no room after the %d every prompt has on this model (template and anchor %d, salt %d, prefix %d): set input's tokens or min above %d",
 			low, fixed+pre, tok.Overhead, SaltWords, pre, fixed+pre)
 	}
-	d := &Dataset{tok: tok, plen: pre}
+	d := &Dataset{tok: tok}
 	words := func(stream uint64, n int) string {
 		r := rand.New(rand.NewPCG(uint64(seed), stream))
 		ws := make([]string, n)
@@ -319,16 +320,11 @@ func NewDataset(spec *DatasetSpec, tok *Tokens, base backends.Request, requests 
 		}
 		return strings.Join(ws, " ")
 	}
-	add := func(prefix int, body string, want int) {
-		r := base
-		r.Prompt = tok.Anchor + " " + strings.Join(tok.Words[:SaltWords], " ") + " " + body
+	add := func(r backends.Request, body string, want, cacheable, again int) {
 		if spec.Output != nil {
 			r.MaxTokens = spec.Output.draw(rng)
 		}
-		d.reqs = append(d.reqs, r)
-		d.bodies = append(d.bodies, body)
-		d.want = append(d.want, want)
-		d.prefix = append(d.prefix, prefix)
+		d.add(r, body, want, cacheable, again, again > 0)
 	}
 	if spec.Prefix == nil {
 		n := spec.Prompts
@@ -337,7 +333,7 @@ func NewDataset(spec *DatasetSpec, tok *Tokens, base backends.Request, requests 
 		}
 		for i := range n {
 			want := spec.Input.draw(rng)
-			add(-1, words(uint64(i)<<1, want-fixed), want)
+			add(base, words(uint64(i)<<1, want-fixed), want, 0, 0)
 		}
 		return d, nil
 	}
@@ -362,18 +358,29 @@ func NewDataset(spec *DatasetSpec, tok *Tokens, base backends.Request, requests 
 	default:
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
-	d.first = make([]int, p.Count)
-	for i := range d.first {
-		d.first[i] = -1
-	}
-	for i, o := range order {
-		want := spec.Input.draw(rng)
-		if d.first[o.k] < 0 {
-			d.first[o.k] = i
+	seen := make([]bool, p.Count)
+	for _, o := range order {
+		want, cacheable := spec.Input.draw(rng), 0
+		if seen[o.k] {
+			cacheable = p.Tokens
 		}
-		add(o.k, prefixes[o.k]+" "+words(uint64(o.k*p.Suffixes+o.s)<<1, want-fixed-p.Tokens), want)
+		seen[o.k] = true
+		add(base, prefixes[o.k]+" "+words(uint64(o.k*p.Suffixes+o.s)<<1, want-fixed-p.Tokens), want, cacheable, p.Tokens)
 	}
 	return d, nil
+}
+
+// add adds a prompt of body (after the anchor and salt slot) to the dataset:
+// r with that prompt, its length want, its cacheable tokens in the run's
+// first pass and in a later one, and whether it is salted per run (shared).
+func (d *Dataset) add(r backends.Request, body string, want, cacheable, again int, shared bool) {
+	r.Prompt = d.tok.Anchor + " " + strings.Join(d.tok.Words[:SaltWords], " ") + " " + body
+	d.reqs = append(d.reqs, r)
+	d.bodies = append(d.bodies, body)
+	d.want = append(d.want, want)
+	d.cacheable = append(d.cacheable, cacheable)
+	d.again = append(d.again, again)
+	d.shared = append(d.shared, shared)
 }
 
 // orDefault is a if it is set, else def.
@@ -393,19 +400,20 @@ func (d *Dataset) Want(i int64) int { return d.want[i%int64(len(d.want))] }
 
 // Cacheable returns the prompt tokens of request i of a run that a prefix
 // cache could serve: its prefix's tokens when a request of the same prefix
-// was sent before it in the run, else 0. The template, anchor and salt
-// tokens every prompt starts with are not counted.
+// was sent before it in the run (a trace's: the blocks it shares with an
+// earlier entry), else 0. The template, anchor and salt tokens every prompt
+// starts with are not counted.
 func (d *Dataset) Cacheable(i int64) int {
-	k := d.prefix[i%int64(len(d.prefix))]
-	if k < 0 || i <= int64(d.first[k]) {
-		return 0
+	n := int64(len(d.reqs))
+	if i < n {
+		return d.cacheable[i]
 	}
-	return d.plen
+	return d.again[i%n]
 }
 
 // salt returns request i's prompt salted for the run: SaltWords words of the
-// run's (every request of a run of shared prefixes) or of the run's and the
-// request's (without prefixes, and warm-up requests, i < 0) in its salt slot.
+// run's (a request that shares a prefix) or of the run's and the request's
+// (one that shares none, and warm-up requests, i < 0) in its salt slot.
 func (d *Dataset) salt(run string, i int64) string {
 	n := int64(len(d.reqs))
 	j := i % n
@@ -413,7 +421,7 @@ func (d *Dataset) salt(run string, i int64) string {
 		j = (-i - 1) % n
 	}
 	key := run
-	if d.plen == 0 || i < 0 {
+	if !d.shared[j] || i < 0 {
 		key += "-" + strconv.FormatInt(i, 36)
 	}
 	h := uint64(14695981039346656037) // FNV-1a of the key
@@ -465,4 +473,53 @@ func (d *Dataset) Verify(ctx context.Context, b backends.Backend) error {
 		return fmt.Errorf("verifying the longest prompt: %w: the context may truncate it, or the tokenizer merge words", err)
 	}
 	return nil
+}
+
+// NewTraceDataset makes a trace's prompts of tok's words at exactly each
+// entry's input length in the engine's tokens, asking for its output length:
+// a Mooncake entry's body is its blocks of MooncakeBlock tokens in order, each
+// block's words drawn from its hash id (as TraceRequests does with words), so
+// entries that share leading ids share that prefix; an entry without ids gets
+// words of its own. An entry shorter than the model's fixed tokens (template,
+// anchor and salt) plus one is made that long; raised counts them. An entry's
+// cacheable tokens are those of its leading blocks that an earlier entry of
+// the run had (up to the shorter of the two blocks); entries with ids are
+// salted per run, so that they share their blocks within a run.
+func NewTraceDataset(entries []TraceEntry, tok *Tokens, base backends.Request) (d *Dataset, raised int) {
+	d = &Dataset{tok: tok}
+	fixed := tok.Overhead + SaltWords
+	cover := map[string]int{} // a run of leading ids → the longest last block an entry had of it
+	for i, e := range entries {
+		want := e.Input
+		if want <= fixed {
+			want, raised = fixed+1, raised+1
+		}
+		n := want - fixed
+		ws := make([]string, n)
+		for w := range ws {
+			seed := uint64(i)<<32 | 1<<63 // an entry's own words
+			if k := w / MooncakeBlock; k < len(e.HashIDs) {
+				seed = uint64(e.HashIDs[k])
+			}
+			ws[w] = tok.Words[mix(seed, uint64(w%MooncakeBlock))%uint64(len(tok.Words))]
+		}
+		cacheable, sharing := 0, true
+		var key strings.Builder
+		for k := 0; k < len(e.HashIDs) && k*MooncakeBlock < n; k++ {
+			fmt.Fprintf(&key, "%d,", e.HashIDs[k])
+			block := min(MooncakeBlock, n-k*MooncakeBlock)
+			had, ok := cover[key.String()]
+			if sharing && ok {
+				cacheable += min(block, had)
+				sharing = had >= block
+			} else {
+				sharing = false
+			}
+			cover[key.String()] = max(had, block)
+		}
+		r := base
+		r.MaxTokens = e.Output
+		d.add(r, strings.Join(ws, " "), want, cacheable, cacheable, len(e.HashIDs) > 0)
+	}
+	return d, raised
 }

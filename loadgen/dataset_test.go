@@ -301,3 +301,38 @@ func TestCachedPromptShare(t *testing.T) {
 	_, ok := metrics(rep)["cached-prompt-share"]
 	assert.False(t, ok, "no request reported a cached count: no metric")
 }
+
+// TestTraceDataset: a trace's prompts at exactly each entry's input length,
+// and the blocks they share. With 8 fixed tokens (template and anchor 4, salt
+// 4), entries of ids [1 2] and 1000 tokens (blocks of 512 and 480), [1 2 3]
+// and 1500 (512, 512, 468), [1 4] and 600 (512, 80), none and 5 tokens
+// (raised to 9) and [1 2] and 1100 (512, 512) can have 0, 512+480, 512, 0 and
+// 512+512 tokens served from cache; the four with ids share the run's salt.
+func TestTraceDataset(t *testing.T) {
+	b := &tokenizer{}
+	tok := calibrated(t, b)
+	entries := []loadgen.TraceEntry{
+		{Input: 1000, Output: 2, HashIDs: []int{1, 2}},
+		{Input: 1500, Output: 3, HashIDs: []int{1, 2, 3}},
+		{Input: 600, Output: 2, HashIDs: []int{1, 4}},
+		{Input: 5, Output: 1},
+		{Input: 1100, Output: 2, HashIDs: []int{1, 2}},
+	}
+	d, raised := loadgen.NewTraceDataset(entries, tok, backends.Request{Seed: 3})
+	assert.Equal(t, 1, raised)
+	_, recs := runDataset(t, b, d, 5, true, true)
+	var got, cacheable, out []int
+	for _, r := range recs {
+		got, cacheable, out = append(got, r.PromptTokens), append(cacheable, r.CacheableTokens), append(out, r.OutputTokens)
+		assert.Equal(t, r.WantPromptTokens, r.PromptTokens)
+	}
+	assert.Equal(t, []int{1000, 1500, 600, 9, 1100}, got)
+	assert.Equal(t, []int{0, 992, 512, 0, 1024}, cacheable)
+	assert.Equal(t, []int{2, 3, 2, 1, 2}, out)
+	sent := b.prompts[len(b.prompts)-5:]
+	head := func(p string, n int) string { return strings.Join(strings.Fields(p)[:n], " ") }
+	assert.Equal(t, head(sent[0], 1+loadgen.SaltWords+992), head(sent[1], 1+loadgen.SaltWords+992), "salt and the blocks of [1 2] shared")
+	assert.Equal(t, head(sent[1], 1+loadgen.SaltWords+1024), head(sent[4], 1+loadgen.SaltWords+1024), "two whole blocks shared")
+	assert.NotEqual(t, head(sent[1], 1+loadgen.SaltWords+1030), head(sent[4], 1+loadgen.SaltWords+1030), "then block 3 against words of its own")
+	assert.NotEqual(t, head(sent[0], 1+loadgen.SaltWords), head(sent[3], 1+loadgen.SaltWords), "no ids: a salt of its own")
+}
