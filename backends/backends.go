@@ -74,6 +74,13 @@ type Result struct {
 	// by llmbench), reasoning tokens included in OutputTokens. Zero when the engine
 	// did not report them.
 	PromptTokens, OutputTokens int
+	// CachedTokens is the engine's count of PromptTokens it served from its
+	// prefix cache, when it reports one (CachedKnown): an OpenAI-compatible
+	// server's usage.prompt_tokens_details.cached_tokens (vLLM, SGLang).
+	// Ollama v0.17.4 reports none (its prompt_eval_count counts a cached
+	// prompt whole).
+	CachedTokens int
+	CachedKnown  bool
 	// ReasoningTokens is the engine's count of reasoning tokens among
 	// OutputTokens; zero when it streamed none or did not say.
 	ReasoningTokens int

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/shard"
+	"github.com/llmbench/llmbench/synth"
 )
 
 // LoadCase is one point of a load-generation model's sweep: a concurrency or a
@@ -23,6 +25,8 @@ type LoadCase struct {
 	// front end keeps each run's report (loadgen.ShardRecord) for merge.
 	Split  bool
 	reqs   []backends.Request
+	data   *loadgen.Dataset // the requests of load: dataset: or a trace's, made by Warm or the first Step
+	trace  []loadgen.TraceEntry
 	total  *loadgen.Report       // the window's runs, merged
 	search *loadgen.SearchResult // a search point's latest search
 }
@@ -41,8 +45,9 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 	for i, p := range s.Prompts {
 		reqs[i] = request(o, p)
 	}
+	var entries []loadgen.TraceEntry
 	if t := m.Config.Load.Trace; t != nil {
-		entries, err := loadgen.ReadTrace(t)
+		entries, err = loadgen.ReadTrace(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: model %s: load: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
 		}
@@ -60,7 +65,7 @@ func (s *Suite) loadCases(m *Model) ([]*LoadCase, error) {
 				return nil, fmt.Errorf("%s:%d: model %s: %w", s.Config.File, m.Config.Line, m.Config.Name, err)
 			}
 		}
-		out[i] = &LoadCase{Model: m, Point: p, Split: split, reqs: reqs}
+		out[i] = &LoadCase{Model: m, Point: p, Split: split, reqs: reqs, trace: entries}
 	}
 	return out, nil
 }
@@ -77,8 +82,10 @@ func (c *LoadCase) String() string {
 	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
 }
 
-// Warm implements [Case]; a point's warm-up is part of its run (load: warmup).
-func (c *LoadCase) Warm(context.Context) error { return nil }
+// Warm implements [Case]: a load: dataset: section's prompts are made (the
+// model's tokens calibrated), so that it is not timed with the first run; a
+// point's warm-up is part of its run (load: warmup).
+func (c *LoadCase) Warm(ctx context.Context) error { return c.makeDataset(ctx) }
 
 // Begin implements [Case]: the memory peak is reset.
 func (c *LoadCase) Begin() error {
@@ -91,7 +98,13 @@ func (c *LoadCase) Begin() error {
 
 // Step implements [Case]: one run of the point.
 func (c *LoadCase) Step(ctx context.Context) error {
+	if err := c.makeDataset(ctx); err != nil {
+		return err
+	}
 	var opts []loadgen.Option
+	if c.data != nil {
+		opts = append(opts, loadgen.WithDataset(c.data))
+	}
 	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
 	}
@@ -116,6 +129,50 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
+	return nil
+}
+
+// makeDataset makes the requests of a load: dataset: section, or a trace's
+// at their exact lengths, once, by Warm or else the first Step: the model's
+// tokens are calibrated through the engine (once per model), the prompts made
+// and a dataset's longest one verified (a trace's entries are checked as they
+// are sent: one the context cannot hold fails alone, as prompt-length). Its
+// errors name the configuration's file and line.
+func (c *LoadCase) makeDataset(ctx context.Context) error {
+	spec := c.Model.Config.Load.Dataset
+	if spec == nil && c.trace == nil || c.data != nil {
+		return nil
+	}
+	s, m := c.Model.suite, c.Model
+	at := fmt.Sprintf("%s:%d: model %s: load: dataset", s.Config.File, m.Config.Line, m.Config.Name)
+	base := request(m.Config.Spec.Options, config.Prompt{})
+	if m.tokens == nil {
+		tok, err := loadgen.Calibrate(ctx, m.Backend, base)
+		if err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		m.tokens = tok
+		s.Notice("model %s: exact-length prompts: %d tokens of template and anchor, %d of %d words one token each (%d probes of 1 output token)",
+			m.Config.Name, tok.Overhead, len(tok.Words), len(synth.CommonWords()), tok.Probes)
+	}
+	if c.trace != nil {
+		d, raised := loadgen.NewTraceDataset(c.trace, m.tokens, base)
+		if raised > 0 {
+			s.Notice("model %s, %s: %d of %d trace entries are shorter than the %d tokens every prompt has on this model, and were made %d long",
+				m.Config.Name, c.Point.Name, raised, len(c.trace), m.tokens.Overhead+loadgen.SaltWords, m.tokens.Overhead+loadgen.SaltWords+1)
+		}
+		c.data, c.reqs = d, d.Requests()
+		c.Point.SharedPrefix = slices.ContainsFunc(c.trace, func(e loadgen.TraceEntry) bool { return len(e.HashIDs) > 0 })
+		return nil
+	}
+	d, err := loadgen.NewDataset(spec, m.tokens, base, c.Point.Requests)
+	if err == nil {
+		err = d.Verify(ctx, m.Backend)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	c.data, c.reqs = d, d.Requests()
 	return nil
 }
 

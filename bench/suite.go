@@ -17,6 +17,7 @@ import (
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/memwatch"
 	"github.com/llmbench/llmbench/shard"
 )
@@ -214,6 +215,9 @@ type Model struct {
 	lost  bool         // the watched process exited; refresh looks for its successor
 	pid   int          // the engine process, 0 when unknown
 	gpu   memwatch.GPU // the suite's GPU, nil without one
+	// tokens is what loadgen.Calibrate learned of the model's tokens, for
+	// exact-length prompts (load: dataset:); nil until a case needs it.
+	tokens *loadgen.Tokens
 }
 
 // Memory watches the resident memory of the process that holds a model.

@@ -97,6 +97,15 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 		t.Errorf("trace point: %+v", ps)
 	}
 
+	l, err = parseLoad(t, "concurrency: 2\ndataset: {input: {min: 100, max: 200}, output: {mean: 16, stddev: 4, min: 1}, seed: 3, prefix: {count: 4, tokens: 64, suffixes: 8}, order: grouped}")
+	if err != nil || l.Dataset == nil || l.Dataset.Input != (loadgen.LengthSpec{Min: 100, Max: 200}) || *l.Dataset.Output != (loadgen.LengthSpec{Mean: 16, StdDev: 4, Min: 1}) ||
+		l.Dataset.Seed != 3 || *l.Dataset.Prefix != (loadgen.PrefixSpec{Count: 4, Tokens: 64, Suffixes: 8}) || l.Dataset.Order != loadgen.OrderGrouped {
+		t.Errorf("dataset: %+v %v", l.Dataset, err)
+	}
+	if ps, _ := loadgen.Points(l); !ps[0].SharedPrefix {
+		t.Errorf("dataset point: %+v", ps[0])
+	}
+
 	l, err = parseLoad(t, "records: true")
 	if err != nil || !l.Records {
 		t.Errorf("records: %+v %v", l, err)
@@ -224,6 +233,27 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"concurrency: [1, 4]\nslo: {ttft: 1s}\nsearch: {}\nsessions: {turns: 2}", "sessions cannot be searched"},
 		{"requests: 10\nsessions: {turns: 3}", "requests 10 is not a whole number of sessions of 3 turns: want a multiple of 3"},
 		{"sessions: {turns: 2, think: 1s}", "unknown key models.load.sessions.think: want one of turns, think_time"},
+		{"dataset: {}", "dataset.input: give tokens: N, {min, max} (uniform) or {mean, stddev} (normal)"},
+		{"dataset: {input: {tokens: 64, max: 80}}", "dataset.input: tokens is a fixed length: leave out min, max, mean and stddev"},
+		{"dataset: {input: {min: 80, max: 64}}", "dataset.input: a uniform length needs min and max, min at most max (got 80, 64)"},
+		{"dataset: {input: {max: 64}}", "dataset.input: a uniform length needs min and max"},
+		{"dataset: {input: {mean: 64}}", "dataset.input: a normal length needs stddev above 0"},
+		{"dataset: {input: {stddev: 8}}", "dataset.input: stddev needs a mean"},
+		{"dataset: {input: {mean: 64, stddev: 8, min: 70}}", "dataset.input: mean 64 is outside [min, max]"},
+		{"dataset: {input: {tokens: -1}}", "dataset.input: lengths must be finite and not negative"},
+		{"dataset: {input: {mean: .inf, stddev: 1}}", "dataset.input: lengths must be finite"},
+		{"dataset: {input: {tokens: 64}, output: {min: 3}}", "dataset.output: a uniform length needs min and max"},
+		{"dataset: {input: {tokens: 64}, prompts: -1}", "dataset.prompts -1"},
+		{"dataset: {input: {tokens: 64}, order: grouped}", "dataset.order applies to a dataset with a prefix"},
+		{"dataset: {input: {tokens: 64}, prefix: {count: 2, tokens: 32}}", "dataset.prefix: want count, tokens and suffixes, each at least 1"},
+		{"dataset: {input: {tokens: 64}, prompts: 8, prefix: {count: 2, tokens: 32, suffixes: 4}}", "dataset.prompts: with a prefix there are count × suffixes = 8 prompts: leave prompts out"},
+		{"dataset: {input: {min: 32, max: 64}, prefix: {count: 2, tokens: 32, suffixes: 4}}", "dataset.input: the shortest prompt, 32 tokens, is not longer than prefix.tokens 32"},
+		{"dataset: {input: {mean: 64, stddev: 8}, prefix: {count: 2, tokens: 32, suffixes: 4}}", "dataset.input: with a prefix, a normal length needs a min above prefix.tokens"},
+		{"dataset: {input: {tokens: 64}, prefix: {count: 2, tokens: 32, suffixes: 4}, order: sorted}", `dataset.order "sorted": want random, grouped or interleaved`},
+		{"dataset: {input: {tokens: 64}, kind: random}", "unknown key models.load.dataset.kind: want one of input, output, prompts, seed, prefix, order"},
+		{"dataset: {input: {tokens: 64, len: 3}}", "unknown key models.load.dataset.input.len: want one of tokens, min, max, mean, stddev"},
+		{"trace: {file: a}\ndataset: {input: {tokens: 64}}", "dataset and trace both make the prompts"},
+		{"sessions: {turns: 2}\ndataset: {input: {tokens: 64}}", "sessions and dataset both make the prompts"},
 	} {
 		_, err := parseLoad(t, tc.load)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

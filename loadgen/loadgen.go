@@ -107,6 +107,9 @@ type Point struct {
 	// concurrency point run sessions of Turns requests (runSession); Requests
 	// then counts whole sessions' requests.
 	Session Session
+	// SharedPrefix says the point's prompts share prefixes (a dataset with a
+	// prefix): its report gives cacheable-prompt-share.
+	SharedPrefix bool `json:",omitempty"`
 }
 
 // Ramp is a linear rise of load at the start of a run; the zero value is none.
@@ -135,6 +138,7 @@ func Points(spec *Spec) ([]Point, error) {
 		Stop:     spec.Stop.stop(),
 		Session:  spec.Sessions.session(),
 	}
+	base.SharedPrefix = spec.Dataset != nil && spec.Dataset.Prefix != nil
 	if spec.Ramp != nil {
 		base.Ramp = Ramp{From: spec.Ramp.From, Over: spec.Ramp.Over.Duration}
 	}
@@ -202,6 +206,7 @@ type runConfig struct {
 	observe func(i int, req backends.Request, res *backends.Result, err error)
 	records *RecordWriter
 	bench   string
+	data    *Dataset
 }
 
 // WithObserver calls f after each request of the run (not the warmup) with its
@@ -214,6 +219,13 @@ func WithObserver(f func(i int, req backends.Request, res *backends.Result, err 
 // WithSalt prefixes every request's prompt with a nonce unique to the run and the
 // request, so no server-side prefix cache is hit.
 func WithSalt() Option { return func(c *runConfig) { c.salt = true } }
+
+// WithDataset says the run's requests are d's (d.Requests()): each
+// successful request's prompt count is checked against d's length (a miss
+// beyond LengthTolerance fails it, kind prompt-length), its cacheable tokens
+// are counted (Report.CacheableTokens), and WithSalt salts d's salt slot, so
+// that a salted prompt is as long as an unsalted one.
+func WithDataset(d *Dataset) Option { return func(c *runConfig) { c.data = d } }
 
 // NewReport returns an empty report for p, to Merge runs into.
 func NewReport(p Point) *Report { return newReport(p) }
@@ -229,7 +241,7 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := p.check(len(reqs)); err != nil {
+	if err := p.check(len(reqs), &cfg); err != nil {
 		return nil, fmt.Errorf("load %s: %w", p.Name, err)
 	}
 	if p.Mode == ModeTrace && (p.Requests == 0 || p.Requests > len(p.Trace)) {
@@ -244,7 +256,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	request := func(i int64) backends.Request {
 		r := reqs[i%int64(len(reqs))]
-		if cfg.salt {
+		switch {
+		case cfg.salt && cfg.data != nil:
+			r.Prompt = cfg.data.salt(nonce, i)
+		case cfg.salt:
 			r.Prompt = "[" + nonce + "-" + strconv.FormatInt(i, 36) + "] " + r.Prompt
 		}
 		return r
@@ -254,7 +269,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 			break
 		}
 		r := reqs[i%len(reqs)]
-		if cfg.salt {
+		switch {
+		case cfg.salt && cfg.data != nil:
+			r.Prompt = cfg.data.salt(nonce, -int64(i)-1)
+		case cfg.salt:
 			r.Prompt = "[" + nonce + "-w" + strconv.Itoa(i) + "] " + r.Prompt
 		}
 		b.Generate(ctx, r)
@@ -300,7 +318,15 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		res, err := b.Generate(reqCtx, r)
 		done := time.Now()
 		aborted := err != nil && reqCtx.Err() != nil
+		cacheable := 0
+		if cfg.data != nil && err == nil {
+			err = cfg.data.check(i, res)
+			cacheable = cfg.data.Cacheable(i)
+		}
 		rep.record(planned, sent, done, res, err, aborted, turn)
+		if err == nil && cacheable > 0 {
+			rep.addCacheable(cacheable)
+		}
 		if stop != nil && !aborted && stop.done(res, err) {
 			stopRun()
 		}
@@ -310,6 +336,9 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 			if turn > 0 {
 				s := i / int64(p.Session.Turns)
 				rec.Session, rec.Turn = &s, turn
+			}
+			if cfg.data != nil {
+				rec.WantPromptTokens, rec.CacheableTokens = cfg.data.Want(i), cfg.data.Cacheable(i)
 			}
 			if werr := cfg.records.Write(rec); werr != nil {
 				recErrOnce.Do(func() {
@@ -517,10 +546,12 @@ func (a *arrivals) at(u float64) float64 {
 	return 2 * u / (r0 + math.Sqrt(r0*r0+2*slope*u))
 }
 
-func (p *Point) check(nreqs int) error {
+func (p *Point) check(nreqs int, cfg *runConfig) error {
 	switch {
 	case nreqs == 0:
 		return errors.New("no requests to send")
+	case cfg.data != nil && len(cfg.data.reqs) != nreqs:
+		return fmt.Errorf("%d requests for a dataset of %d: pass its Requests()", nreqs, len(cfg.data.reqs))
 	case p.Requests < 0, p.Duration < 0, p.Warmup < 0, p.MaxConcurrency < 0, p.Ramp.From < 0, p.Ramp.Over < 0:
 		return errors.New("requests, duration, warmup, max concurrency and ramp must not be negative")
 	}

@@ -69,6 +69,16 @@ type Record struct {
 	// from 1 (I is Session·turns + Turn − 1). Both absent otherwise.
 	Session *int64 `json:"session,omitempty"`
 	Turn    int    `json:"turn,omitempty"`
+	// WantPromptTokens is the prompt length a dataset made (load: dataset:),
+	// which PromptTokens must be within 1% of; CacheableTokens the prompt
+	// tokens a prefix cache could serve (Dataset.Cacheable). Absent without a
+	// dataset.
+	WantPromptTokens int `json:"want_prompt_tokens,omitempty"`
+	CacheableTokens  int `json:"cacheable_tokens,omitempty"`
+	// CachedTokens is the engine's own count of prompt tokens it served from
+	// its prefix cache, when it reported one (OpenAI-compatible servers'
+	// usage.prompt_tokens_details.cached_tokens).
+	CachedTokens *int `json:"cached_tokens,omitempty"`
 }
 
 // ReadRecords reads the records a RecordWriter wrote, one per line; file
@@ -164,6 +174,10 @@ func newRecord(start time.Time, i int64, planned, sent, done time.Time, res *bac
 			rec.TTFT = &rec.Chunks[0]
 		}
 		rec.PromptTokens, rec.OutputTokens, rec.ReasoningTokens = res.PromptTokens, res.OutputTokens, res.ReasoningTokens
+		if res.CachedKnown {
+			n := res.CachedTokens
+			rec.CachedTokens = &n
+		}
 	}
 	if err != nil {
 		rec.Error, rec.Message = Kind(err), err.Error()

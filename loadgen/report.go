@@ -33,6 +33,14 @@ type Report struct {
 	// OutputTokens and PromptTokens sum the server's counts over successful
 	// requests.
 	OutputTokens, PromptTokens int64
+	// CacheableTokens sums the prompt tokens of successful requests that a
+	// prefix cache could serve (a dataset's shared prefixes, Dataset.Cacheable).
+	CacheableTokens int64
+	// CachedTokens sums the engine's own counts of prompt tokens it served
+	// from its prefix cache (backends.Result.CachedTokens) over the successful
+	// requests that reported one, and CachedOf the prompt tokens of those
+	// requests.
+	CachedTokens, CachedOf int64
 	// Errors counts failed requests by kind (see Kind); ErrorSamples holds the
 	// first error message of each kind.
 	Errors       map[string]int
@@ -118,6 +126,10 @@ func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err
 	r.Succeeded++
 	r.OutputTokens += int64(res.OutputTokens)
 	r.PromptTokens += int64(res.PromptTokens)
+	if res.CachedKnown {
+		r.CachedTokens += int64(res.CachedTokens)
+		r.CachedOf += int64(res.PromptTokens)
+	}
 	r.E2E.Record(res.E2E())
 	if len(res.Chunks) > 0 {
 		r.TTFT.Record(res.TTFT())
@@ -151,6 +163,13 @@ func meets(slo SLO, res *backends.Result) bool {
 	return true
 }
 
+// addCacheable adds n cacheable prompt tokens of a successful request.
+func (r *Report) addCacheable(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.CacheableTokens += int64(n)
+}
+
 func (r *Report) finish() {
 	if !r.End.IsZero() {
 		r.Wall = r.End.Sub(r.Start)
@@ -180,6 +199,9 @@ func (r *Report) Merge(o *Report) {
 	r.Good += o.Good
 	r.OutputTokens += o.OutputTokens
 	r.PromptTokens += o.PromptTokens
+	r.CacheableTokens += o.CacheableTokens
+	r.CachedTokens += o.CachedTokens
+	r.CachedOf += o.CachedOf
 	for k, v := range o.Errors {
 		r.Errors[k] += v
 	}
@@ -217,6 +239,7 @@ type Metric struct {
 // sample, no goodput without an SLO, nothing per second without a wall time.
 //
 //	req/s tokens/s goodput-req/s error-rate stopped-early
+//	cacheable-prompt-share cached-prompt-share
 //	ttft-p50-ns ttft-p90-ns ttft-p99-ns   (likewise tpot, itl, e2e)
 //	lag-p50-ns lag-p99-ns
 //	shrunk-turns, then per turn K: turnK-prompt-tokens turnK-ttft-p50-ns turnK-ttft-p99-ns turnK-itl-p50-ns turnK-itl-p99-ns   (multi-turn)
@@ -238,6 +261,12 @@ func (r *Report) Metrics() []Metric {
 	if r.Point.Stop.Any() && r.Runs > 0 {
 		add("stopped-early", float64(r.StoppedRuns)/float64(r.Runs))
 	}
+	if r.Point.SharedPrefix && r.PromptTokens > 0 {
+		add("cacheable-prompt-share", float64(r.CacheableTokens)/float64(r.PromptTokens))
+	}
+	if r.CachedOf > 0 {
+		add("cached-prompt-share", float64(r.CachedTokens)/float64(r.CachedOf))
+	}
 	for _, hm := range histMetrics {
 		h := hm.get(r)
 		if h.Count() == 0 {
@@ -253,7 +282,7 @@ func (r *Report) Metrics() []Metric {
 // MetricNames returns every name Metrics may report, in its order, e.g. to print
 // `Unit NAME better=DIRECTION` lines before any result.
 func MetricNames() []string {
-	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early"}
+	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early", "cacheable-prompt-share", "cached-prompt-share"}
 	for _, h := range histMetrics {
 		for _, q := range h.qs {
 			names = append(names, fmt.Sprintf("%s-p%d-ns", h.name, q))
@@ -275,13 +304,14 @@ var histMetrics = []struct {
 }
 
 // Direction says whether a larger value of the metric is better ("higher") or
-// worse ("lower"); "" for a name it does not know. Use it for benchfmt's
+// worse ("lower"); "" for a name it does not know and for
+// cacheable-prompt-share, a property of the workload. Use it for benchfmt's
 // `Unit NAME better=…` lines.
 func Direction(name string) string {
 	switch {
 	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early", name == "shrunk-turns":
 		return "lower"
-	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency":
+	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency", name == "cached-prompt-share":
 		return "higher"
 	}
 	return ""
@@ -323,6 +353,8 @@ type reportJSON struct {
 	Aborted, Good             int
 	OutputTokens              int64
 	PromptTokens              int64
+	CacheableTokens           int64 `json:",omitempty"`
+	CachedTokens, CachedOf    int64 `json:",omitempty"`
 	Errors                    map[string]int
 	ErrorSamples              map[string]string
 	MaxInFlight               int
@@ -343,7 +375,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(reportJSON{
 		Point: r.Point, Start: r.Start, End: r.End, Wall: r.Wall,
 		Succeeded: r.Succeeded, Failed: r.Failed, Aborted: r.Aborted, Good: r.Good,
-		OutputTokens: r.OutputTokens, PromptTokens: r.PromptTokens,
+		OutputTokens: r.OutputTokens, PromptTokens: r.PromptTokens, CacheableTokens: r.CacheableTokens,
+		CachedTokens: r.CachedTokens, CachedOf: r.CachedOf,
 		Errors: r.Errors, ErrorSamples: r.ErrorSamples,
 		MaxInFlight: r.MaxInFlight, Interrupted: r.Interrupted,
 		Runs: r.Runs, StoppedRuns: r.StoppedRuns, Stopped: r.Stopped,
@@ -361,7 +394,8 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 	*r = Report{
 		Point: j.Point, Start: j.Start, End: j.End, Wall: j.Wall,
 		Succeeded: j.Succeeded, Failed: j.Failed, Aborted: j.Aborted, Good: j.Good,
-		OutputTokens: j.OutputTokens, PromptTokens: j.PromptTokens,
+		OutputTokens: j.OutputTokens, PromptTokens: j.PromptTokens, CacheableTokens: j.CacheableTokens,
+		CachedTokens: j.CachedTokens, CachedOf: j.CachedOf,
 		Errors: j.Errors, ErrorSamples: j.ErrorSamples,
 		MaxInFlight: j.MaxInFlight, Interrupted: j.Interrupted,
 		Runs: j.Runs, StoppedRuns: j.StoppedRuns, Stopped: j.Stopped,

@@ -51,6 +51,8 @@ func (s *SessionSpec) check(l *Spec, mode string) error {
 		return fmt.Errorf("sessions apply to modes sequential and concurrency (N sessions at once), not %s", mode)
 	case l.Search != nil:
 		return errors.New("sessions cannot be searched: sweep concurrency instead")
+	case l.Dataset != nil:
+		return errors.New("sessions and dataset both make the prompts: a session's turns are the prompt file's, its history grows past any exact length (use one)")
 	case l.Requests%s.Turns != 0:
 		return fmt.Errorf("requests %d is not a whole number of sessions of %d turns: want a multiple of %d", l.Requests, s.Turns, s.Turns)
 	}

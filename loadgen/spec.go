@@ -106,6 +106,10 @@ type Spec struct {
 	// Sessions makes the load multi-turn: each worker runs conversations of
 	// Sessions.Turns requests (see SessionSpec); nil sends single requests.
 	Sessions *SessionSpec `yaml:"sessions"`
+	// Dataset makes the requests' prompts, of exact lengths in the model's
+	// tokens and optionally of shared prefixes, instead of the prompt file's
+	// (see DatasetSpec); nil uses the prompt file.
+	Dataset *DatasetSpec `yaml:"dataset"`
 }
 
 // RampSpec is a linear ramp of load as the configuration writes it.
@@ -233,6 +237,14 @@ func (l *Spec) Check() error {
 		}
 	default:
 		return fmt.Errorf("mode %q: want sequential, concurrency, rate or trace", l.Mode)
+	}
+	if l.Dataset != nil {
+		if mode == ModeTrace {
+			return errors.New("dataset and trace both make the prompts: a trace's lengths are its own (use one)")
+		}
+		if err := l.Dataset.check(); err != nil {
+			return err
+		}
 	}
 	if l.Trace != nil && mode != ModeTrace {
 		return fmt.Errorf("trace applies to mode trace only (mode is %s)", mode)

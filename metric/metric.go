@@ -107,6 +107,9 @@ var table = []Info{
 	{Unit: "shrunk-turns", Title: "Turns whose prompt did not grow", Better: Lower, Family: Load},
 	{Unit: "slo-max-req/s", Title: "Highest rate within the SLO", Better: Higher, Family: Load},
 	{Unit: "slo-max-concurrency", Title: "Highest concurrency within the SLO", Better: Higher, Family: Load},
+	// A property of the workload (its prefixes and order), not of the engine.
+	{Unit: "cacheable-prompt-share", Title: "Cacheable share of prompt tokens", Exact: true, Family: Load},
+	{Unit: "cached-prompt-share", Title: "Share of prompt tokens served from cache (engine)", Better: Higher, Family: Load},
 	// Quality (docs/quality.md): directions hold for real models only.
 	{Unit: "out-words/op", Title: "Output words", Family: Quality},
 	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"unicode/utf8"
 )
@@ -203,6 +204,12 @@ var commonWords = []string{
 	"large", "number", "system", "question", "answer", "quick", "brown", "fox", "jumps",
 	"over", "lazy", "dog", "once", "upon", "city", "river", "light", "night", "morning",
 }
+
+// CommonWords returns the common English words every synthetic vocabulary
+// starts with, in order: one token each after a space in a synthetic model
+// (whose vocabulary holds them whole), and in most real tokenizers too.
+// loadgen's exact-length prompts are made of those that are.
+func CommonWords() []string { return slices.Clone(commonWords) }
 
 var (
 	onsets = []string{"", "", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r",

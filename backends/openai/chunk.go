@@ -19,6 +19,11 @@ type chunk struct {
 	// usage is set when the payload carried a non-null usage object.
 	usage                          bool
 	promptTokens, completionTokens int
+	// cached is set when the usage object carried
+	// prompt_tokens_details.cached_tokens (vLLM, SGLang, OpenAI): cachedTokens
+	// of the prompt tokens were served from the server's prefix cache.
+	cached       bool
+	cachedTokens int
 	// isError is set when the payload carried a non-null error object.
 	isError bool
 }
@@ -47,8 +52,11 @@ type slowChunk struct {
 		Text *string `json:"text"`
 	} `json:"choices"`
 	Usage *struct {
-		PromptTokens     *int `json:"prompt_tokens"`
-		CompletionTokens *int `json:"completion_tokens"`
+		PromptTokens        *int `json:"prompt_tokens"`
+		CompletionTokens    *int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens *int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
 	} `json:"usage"`
 	Error json.RawMessage `json:"error"`
 }
@@ -76,6 +84,9 @@ func parseSlow(data []byte, c *chunk) error {
 		}
 		if s.Usage.CompletionTokens != nil {
 			c.completionTokens = *s.Usage.CompletionTokens
+		}
+		if d := s.Usage.PromptTokensDetails; d != nil && d.CachedTokens != nil {
+			c.cached, c.cachedTokens = true, *d.CachedTokens
 		}
 	}
 	c.isError = len(s.Error) > 0 && string(s.Error) != "null"
@@ -246,7 +257,7 @@ func (s *scanner) usage(c *chunk) bool {
 		return true
 	}
 	c.usage = true
-	var seen [2]bool
+	var seen [3]bool
 	return s.object(func(key []byte) bool {
 		var dst *int
 		var i int
@@ -255,8 +266,14 @@ func (s *scanner) usage(c *chunk) bool {
 			dst, i = &c.promptTokens, 0
 		case "completion_tokens":
 			dst, i = &c.completionTokens, 1
+		case "prompt_tokens_details":
+			if seen[2] {
+				return false
+			}
+			seen[2] = true
+			return s.null() || s.promptDetails(c)
 		default:
-			if foldsTo(key, "prompt_tokens", "completion_tokens") {
+			if foldsTo(key, "prompt_tokens", "completion_tokens", "prompt_tokens_details") {
 				return false
 			}
 			return s.skip(2)
@@ -269,6 +286,28 @@ func (s *scanner) usage(c *chunk) bool {
 			return true
 		}
 		return s.integer(dst)
+	})
+}
+
+// promptDetails reads usage.prompt_tokens_details: its cached_tokens.
+func (s *scanner) promptDetails(c *chunk) bool {
+	seen := false
+	return s.object(func(key []byte) bool {
+		if string(key) != "cached_tokens" {
+			if foldsTo(key, "cached_tokens") {
+				return false
+			}
+			return s.skip(3)
+		}
+		if seen {
+			return false
+		}
+		seen = true
+		if s.null() {
+			return true
+		}
+		c.cached = true
+		return s.integer(&c.cachedTokens)
 	})
 }
 

@@ -29,6 +29,10 @@ var chunkSeeds = []string{
 	`{"choices":[{"delta":{"cont\u0065nt":"esc key"}}]}`,
 	`{"choices":[{"delta":{"ſontent":"fold"}}]}`,
 	`{"a":01}`,
+	`{"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":6}}}`,
+	`{"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":null,"audio_tokens":0}}}`,
+	`{"usage":{"prompt_tokens":9,"prompt_tokens_details":null}}`,
+	`{"usage":{"prompt_tokens_details":{"Cached_Tokens":4}}}`,
 	`null`,
 	`[]`,
 	``,
@@ -42,6 +46,8 @@ func TestParseChunk(t *testing.T) {
 		usage          bool
 		prompt, output int
 		isError, bad   bool
+		hasCached      bool // usage.prompt_tokens_details.cached_tokens was given
+		cached         int
 	}{
 		{in: chunkSeeds[0]},
 		{in: chunkSeeds[1], content: "Hello"},
@@ -58,6 +64,10 @@ func TestParseChunk(t *testing.T) {
 		{in: chunkSeeds[15], bad: true},
 		{in: chunkSeeds[16], bad: true},
 		{in: chunkSeeds[19], content: "\uFFFD\uFFFD"},
+		{in: chunkSeeds[23], usage: true, prompt: 9, output: 2, hasCached: true, cached: 6},
+		{in: chunkSeeds[24], usage: true, prompt: 9, output: 2},
+		{in: chunkSeeds[25], usage: true, prompt: 9},
+		{in: chunkSeeds[26], usage: true, hasCached: true, cached: 4},
 	} {
 		var c chunk
 		err := parseChunk([]byte(tc.in), &c)
@@ -68,7 +78,8 @@ func TestParseChunk(t *testing.T) {
 		if tc.bad {
 			continue
 		}
-		if string(c.content) != tc.content || c.usage != tc.usage || c.promptTokens != tc.prompt || c.completionTokens != tc.output || c.isError != tc.isError {
+		if string(c.content) != tc.content || c.usage != tc.usage || c.promptTokens != tc.prompt || c.completionTokens != tc.output || c.isError != tc.isError ||
+			c.cached != tc.hasCached || c.cachedTokens != tc.cached {
 			t.Errorf("%s: got %+v content %q", tc.in, c, c.content)
 		}
 	}
@@ -89,7 +100,7 @@ func FuzzParseChunk(f *testing.F) {
 			t.Fatalf("fast accepted %q, encoding/json: %v", data, err)
 		}
 		if !bytes.Equal(fast.content, slow.content) || fast.usage != slow.usage || fast.promptTokens != slow.promptTokens ||
-			fast.completionTokens != slow.completionTokens || fast.isError != slow.isError {
+			fast.completionTokens != slow.completionTokens || fast.isError != slow.isError || fast.cached != slow.cached || fast.cachedTokens != slow.cachedTokens {
 			t.Fatalf("%q: fast %+v (%q), slow %+v (%q)", data, fast, fast.content, slow, slow.content)
 		}
 	})

@@ -418,6 +418,7 @@ func (b *Backend) generate(ctx context.Context, req backends.Request) (*backends
 		}
 		if c.usage {
 			res.PromptTokens, res.OutputTokens = c.promptTokens, c.completionTokens
+			res.CachedTokens, res.CachedKnown = c.cachedTokens, c.cached
 			sawUsage = true
 		}
 		return nil

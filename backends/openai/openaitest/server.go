@@ -94,6 +94,9 @@ type Script struct {
 	EmptyBody bool
 	// Garbage is what FaultAfterDone sends after [DONE].
 	Garbage string
+	// CachedTokens, when set, is reported in the usage as
+	// prompt_tokens_details.cached_tokens (as vLLM and SGLang do).
+	CachedTokens *int
 }
 
 // Request is what the server read from one request.
@@ -356,7 +359,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(f.final)
 	if sc.Fault != FaultNoUsage && req.IncludeUsage {
 		prompt := len(strings.Fields(req.Prompt))
-		fmt.Fprintf(w, f.usage, prompt, tokens, prompt+tokens)
+		usage := fmt.Sprintf(f.usage, prompt, tokens, prompt+tokens)
+		if sc.CachedTokens != nil {
+			usage = strings.Replace(usage, `"total_tokens"`, fmt.Sprintf(`"prompt_tokens_details":{"cached_tokens":%d},"total_tokens"`, *sc.CachedTokens), 1)
+		}
+		io.WriteString(w, usage)
 	}
 	if sc.Fault != FaultNoDone {
 		io.WriteString(w, "data: [DONE]\n\n")
