@@ -51,6 +51,7 @@ const (
 	Memory  Family = "memory"  // resident and device memory
 	Energy  Family = "energy"  // GPU energy and power
 	Load    Family = "load"    // load-generation points
+	Embed   Family = "embed"   // embedding requests (docs/embed.md)
 	Quality Family = "quality" // text quality (meaningless for synthetic models)
 )
 
@@ -106,6 +107,15 @@ var table = []Info{
 	{Unit: "stopped-early", Title: "Runs stopped early", Better: Lower, Family: Load},
 	{Unit: "slo-max-req/s", Title: "Highest rate within the SLO", Better: Higher, Family: Load},
 	{Unit: "slo-max-concurrency", Title: "Highest concurrency within the SLO", Better: Higher, Family: Load},
+	// Embeddings (docs/embed.md); ns/op and req/s are theirs too.
+	{Unit: EmbedQuantile(50), Title: "Embed latency p50", Better: Lower, Family: Embed},
+	{Unit: EmbedQuantile(90), Title: "Embed latency p90", Better: Lower, Family: Embed},
+	{Unit: EmbedQuantile(99), Title: "Embed latency p99", Better: Lower, Family: Embed},
+	{Unit: "inputs/s", Title: "Inputs/s", Better: Higher, Family: Embed},
+	{Unit: "input-tokens/s", Title: "Input tokens/s", Better: Higher, Family: Embed},
+	{Unit: "input-tokens/op", Title: "Input tokens per request", Family: Embed},
+	{Unit: "server-ns/op", Title: "Server time per request", Better: Lower, Family: Embed},
+	{Unit: "embed-dim", Title: "Embedding dimensions", Exact: true, Family: Embed},
 	// Quality (docs/quality.md): directions hold for real models only.
 	{Unit: "out-words/op", Title: "Output words", Family: Quality},
 	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},
@@ -138,6 +148,12 @@ var LoadQuantiles = []struct {
 
 // LoadQuantile is the unit of the q-th percentile of a load distribution.
 func LoadQuantile(name string, q int) string { return fmt.Sprintf("%s-p%d-ns", name, q) }
+
+// EmbedQuantiles are the percentiles an embedding point reports of request
+// latency; EmbedQuantile is the unit of one, e.g. embed-p90-ns.
+var EmbedQuantiles = []int{50, 90, 99}
+
+func EmbedQuantile(q int) string { return fmt.Sprintf("embed-p%d-ns", q) }
 
 // MaxGPUs is the number of devices whose per-device metrics have units
 // (gpu0-… to gpu7-…); a case spread over more reports its sums alone.
