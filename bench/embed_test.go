@@ -63,6 +63,7 @@ models:
 				assert.LessOrEqual(t, m["embed-p50-ns"], m["embed-p90-ns"])
 				assert.LessOrEqual(t, m["embed-p90-ns"], m["embed-p99-ns"])
 				assert.Positive(t, m["ns/op"])
+				assert.LessOrEqual(t, m["req/s"], 1e9/m["ns/op"]*(1+1e-9), "batch=%d: sequential requests: req/s is at most 1/latency", n)
 				assert.Positive(t, m["peak-rss-B"])
 				if name == "native" {
 					require.Contains(t, m, "server-ns/op", "Ollama's total_duration")

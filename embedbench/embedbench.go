@@ -115,7 +115,8 @@ type Report struct {
 // Run sends p.Requests requests of p.Batch inputs one after another (inputs(k)
 // gives request k's inputs) and returns their report. Every vector must have
 // the length of the first; a failed request ends the run with an error naming
-// it, and the report of those before it.
+// it (request k of n; the caller names the point), and the report of those
+// before it.
 func Run(ctx context.Context, e backends.Embedder, p Point, inputs func(k int) []string) (*Report, error) {
 	r := &Report{Point: p}
 	var first, last time.Time
@@ -128,10 +129,10 @@ func Run(ctx context.Context, e backends.Embedder, p Point, inputs func(k int) [
 		in := inputs(k)
 		res, err := e.Embed(ctx, in)
 		if err != nil {
-			return r, fmt.Errorf("%s: request %d of %d: %w", p.Name, k+1, p.Requests, err)
+			return r, fmt.Errorf("request %d of %d: %w", k+1, p.Requests, err)
 		}
 		if err := r.add(res, len(in)); err != nil {
-			return r, fmt.Errorf("%s: request %d of %d: %w", p.Name, k+1, p.Requests, err)
+			return r, fmt.Errorf("request %d of %d: %w", k+1, p.Requests, err)
 		}
 		if first.IsZero() {
 			first = res.Sent

@@ -129,7 +129,7 @@ func TestRunErrors(t *testing.T) {
 	lat := []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
 	e := &scripted{t0: time.Unix(0, 0), gap: time.Millisecond, lat: lat, dim: func(int) int { return 4 }, fail: 1}
 	r, err := Run(context.Background(), e, p, in)
-	if err == nil || !strings.Contains(err.Error(), "batch=2: request 2 of 3: boom") {
+	if err == nil || !strings.Contains(err.Error(), "request 2 of 3: boom") {
 		t.Errorf("failed request: %v", err)
 	}
 	if len(r.Latencies) != 1 {
