@@ -18,8 +18,14 @@ import (
 // Request is one generation.
 type Request struct {
 	// Prompt is the text sent to the engine as is (no chat template is applied by
-	// llmbench; engines may apply their own).
+	// llmbench; engines may apply their own). It is not sent when Messages is set.
 	Prompt string
+	// Messages, when set, is a conversation sent to the engine's chat endpoint
+	// (Ollama's /api/chat, /v1/chat/completions), whose chat template renders
+	// it; the generation is the next assistant message. Only the backends of
+	// engines that implement [Chatter] send it; a multi-turn load (load:
+	// sessions) is refused for the others when the configuration is read.
+	Messages []Message
 	// MaxTokens is the exact number of output tokens asked for. The backend asks the
 	// engine for exactly this many (ignoring end-of-sequence where the engine allows)
 	// and returns an error wrapping [ErrShort] when fewer came. Zero means the
@@ -31,6 +37,20 @@ type Request struct {
 	// leaves it to the engine. Engines without the switch ignore it.
 	Think *bool
 }
+
+// Message is one message of a conversation.
+type Message struct {
+	// Role is "user", "assistant" or "system".
+	Role string
+	// Content is its text.
+	Content string
+}
+
+// Roles of [Message].
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
 
 // Result is what one generation measured. All times are on the client's monotonic
 // clock (time.Now), taken as the bytes were read.

@@ -25,6 +25,25 @@ type Engine interface {
 	Open(ctx context.Context, spec Spec, env Env) (Backend, error)
 }
 
+// Chatter is implemented by engines whose backends send a conversation
+// (Request.Messages) to a chat endpoint. CheckChat reports, before anything
+// starts, why the configured model (spec, with Spec.Engine set by Configure)
+// cannot take one, or nil when it can.
+type Chatter interface {
+	CheckChat(spec Spec) error
+}
+
+// CheckChat returns nil when e, registered as name, can send spec's model a
+// conversation, else an error saying why: the engine's own (Chatter) or that
+// it has no chat endpoint.
+func CheckChat(e Engine, name string, spec Spec) error {
+	c, ok := e.(Chatter)
+	if !ok {
+		return fmt.Errorf("the %s engine sends a single prompt, not a conversation: use backend ollama or openai (endpoint chat)", name)
+	}
+	return c.CheckChat(spec)
+}
+
 // SuiteConfigurer is implemented by engines that take a section of the
 // configuration's top level named after them (`ollama:`). ConfigureSuite decodes
 // it strictly (decode is nil when the section is absent); what it returns is

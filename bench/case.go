@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/config"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/memwatch"
 	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/quality"
@@ -25,6 +27,7 @@ type GenerateCase struct {
 	rs    []*backends.Result // the window's generations
 	texts []string           // the texts of all timed generations, for agreement
 	gpuOn bool               // GPU measurement runs since Begin
+	seq   *loadgen.Sequence  // the window's records (configuration's records: true)
 }
 
 // Case returns the case of prompt p on m, owing warm untimed generations.
@@ -95,17 +98,34 @@ func (c *GenerateCase) Begin() error {
 		return fmt.Errorf("%s: %w", c, err)
 	}
 	c.gpuOn = c.Model.startGPU(c.String())
+	c.seq = nil
+	if s := c.Model.suite; s != nil && s.Config != nil && s.Config.Records {
+		rw, err := s.lines(loadgen.RecordsFile)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		c.seq = rw.Sequence(c.Model.benchOf(c))
+	}
 	return nil
 }
 
-// Step implements [Case]: one timed generation.
+// Step implements [Case]: one timed generation, and its record when the
+// configuration asks for records (a failed generation's too; a failed write
+// fails the step, keeping what was measured).
 func (c *GenerateCase) Step(ctx context.Context) error {
+	sent := time.Now()
 	r, err := c.Generate(ctx)
+	var werr error
+	if c.seq != nil {
+		if werr = c.seq.Write(sent, time.Now(), r, err); werr != nil {
+			werr = fmt.Errorf("%s: %w", c, werr)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	c.rs = append(c.rs, r)
-	return nil
+	return werr
 }
 
 // End implements [Case]: every metric of the window's generations — timings,

@@ -43,6 +43,12 @@ func BenchOf(m config.Model) string {
 	return "Generate"
 }
 
+// benchOf is c's benchmark name as result lines write it, without "Benchmark"
+// and the -GOMAXPROCS suffix: Generate/model=M/prompt=P, Load/model=M/rate=R.
+func (m *Model) benchOf(c Case) string {
+	return m.Bench() + "/model=" + Sanitize(m.Config.Name) + "/" + c.Name()
+}
+
 // Cases returns m's cases in the order they run: the model's load stage (when
 // its load was measured), then one case per prompt and llama-bench's pp512 and
 // tg128 where the engine can time them — or, for a load model, one case per

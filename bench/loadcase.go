@@ -71,9 +71,7 @@ func (c *LoadCase) Name() string { return c.Point.Name }
 
 // Bench is the case's benchmark name as result lines write it, without
 // "Benchmark" and the -GOMAXPROCS suffix: Load/model=M/concurrency=N.
-func (c *LoadCase) Bench() string {
-	return c.Model.Bench() + "/model=" + Sanitize(c.Model.Config.Name) + "/" + c.Name()
-}
+func (c *LoadCase) Bench() string { return c.Model.benchOf(c) }
 
 func (c *LoadCase) String() string {
 	return fmt.Sprintf("model %s, %s", c.Model.Config.Name, c.Point.Name)
@@ -97,7 +95,7 @@ func (c *LoadCase) Step(ctx context.Context) error {
 	if c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm {
 		opts = append(opts, loadgen.WithSalt())
 	}
-	if c.Model.Config.Load.Records {
+	if c.Model.Config.Load.Records || c.Model.suite.Config.Records {
 		rw, err := c.Model.suite.lines(loadgen.RecordsFile)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)
@@ -166,6 +164,9 @@ func (c *LoadCase) End() ([]Metric, error) {
 		ms = c.search.Metrics()
 	case c.total != nil:
 		ms = c.total.Metrics()
+		if n := c.total.Shrunk; n > 0 {
+			c.Model.suite.Notice("model %s, %s: %d turns sent a prompt no longer than their previous turn's (shrunk-turns): the engine cut the conversation, which outgrew its context; raise options.context or lower sessions.turns", c.Model.Config.Name, c.Point.Name, n)
+		}
 		if c.total.Stopped != "" {
 			c.Model.suite.Notice("model %s, %s: %d of %d runs stopped early (load: stop): %s", c.Model.Config.Name, c.Point.Name, c.total.StoppedRuns, c.total.Runs, c.total.Stopped)
 		}

@@ -64,6 +64,12 @@ type Config struct {
 	// Iterations is the number of timed generations per model×prompt for
 	// `llmbench run` (go test takes its count from -benchtime). Default 3.
 	Iterations int `yaml:"iterations"`
+	// Records writes one JSON line per timed request of every case — each
+	// generation of a prompt's case, each request of a load run — to the output
+	// folder's requests.jsonl (docs/load.md, "Per-request records"). A model's
+	// load: records: true does the same for that model's load runs alone.
+	// Default false.
+	Records bool `yaml:"records"`
 	// Output is the folder results are written to. Default: outputs.
 	Output string `yaml:"output"`
 	// ModelsDir is where synthetic model files are written. Default: models.
@@ -452,6 +458,11 @@ func (c *Config) configureModels(core *yaml.Node) error {
 			return fmt.Errorf("%s: %w", at, err)
 		}
 		m.Spec.Engine = opts
+		if m.Load != nil && m.Load.Sessions != nil {
+			if err := backends.CheckChat(e, m.Backend, m.Spec); err != nil {
+				return fmt.Errorf("%s: load: sessions: %w", at, err)
+			}
+		}
 	}
 	return nil
 }

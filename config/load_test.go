@@ -115,6 +115,44 @@ slo: {ttft: 500ms, tpot: 50ms, e2e: 10s}`)
 	}
 }
 
+func TestLoadSessions(t *testing.T) {
+	l, err := parseLoad(t, "concurrency: [1, 4]\nrequests: 12\nsessions: {turns: 3, think_time: 2s}")
+	if err != nil || l.Sessions == nil || *l.Sessions != (loadgen.SessionSpec{Turns: 3, ThinkTime: loadgen.Duration{Duration: 2 * time.Second}}) {
+		t.Fatalf("sessions: %+v %v", l, err)
+	}
+	ps, err := loadgen.Points(l)
+	if err != nil || len(ps) != 2 || ps[1].Session != (loadgen.Session{Turns: 3, ThinkTime: 2 * time.Second}) || ps[1].Requests != 12 {
+		t.Errorf("sessions points: %+v %v", ps, err)
+	}
+	l, _ = parseLoad(t, "sessions: {turns: 3}")
+	if ps, _ := loadgen.Points(l); ps[0].Mode != loadgen.ModeSequential || ps[0].Requests != 102 {
+		t.Errorf("sessions' default: %+v; want sequential, 102 requests (100 in whole sessions of 3)", ps[0])
+	}
+}
+
+// TestLoadSessionsNeedChat: a sessions load on an engine or endpoint that
+// sends a single prompt is refused when the configuration is read, naming
+// its file and line.
+func TestLoadSessionsNeedChat(t *testing.T) {
+	for _, tc := range []struct{ model, want string }{
+		{"backend: openai, model: x, endpoint: completions", "endpoint completions sends a single prompt, not a conversation: use endpoint chat"},
+		{"backend: openai, model: x, extra_body: {messages: []}", "extra_body sets messages"},
+		{"backend: llamacpp, model: m.gguf", "the llamacpp engine sends a single prompt, not a conversation: use backend ollama or openai (endpoint chat)"},
+		{"backend: transformers, model: gpt2", "the transformers engine sends a single prompt"},
+	} {
+		doc := "models:\n  - {name: m, " + tc.model + ", load: {sessions: {turns: 2}}}\n"
+		_, err := Parse("test.yaml", []byte(doc))
+		if want := `test.yaml:2: model "m": load: sessions: ` + tc.want; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", tc.model, err, want)
+		}
+	}
+	for _, model := range []string{"backend: openai, model: x", "backend: ollama, model: x"} {
+		if _, err := Parse("test.yaml", []byte("models:\n  - {name: m, "+model+", load: {sessions: {turns: 2}}}\n")); err != nil {
+			t.Errorf("%s: %v", model, err)
+		}
+	}
+}
+
 func TestLoadSpecErrors(t *testing.T) {
 	for _, tc := range []struct{ load, want string }{
 		{"mode: burst", `mode "burst": want sequential, concurrency, rate or trace`},
@@ -176,6 +214,16 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"trace: {file: a}\nramp: {from: 1, over: 1s}", "ramp applies to mode rate or concurrency"},
 		{"trace: {file: a, speed: 2}", "unknown key models.load.trace.speed: want one of file, format, time_scale, window"},
 		{"requets: 10", "unknown key models.load.requets: want one of mode, trace, concurrency"},
+		{"sessions: {turns: 1}", "sessions.turns 1: want 2 to 10 requests per session"},
+		{"sessions: {turns: 11}", "sessions.turns 11: want 2 to 10"},
+		{"sessions: {think_time: 1s}", "sessions.turns 0: want 2 to 10"},
+		{"sessions: {turns: 3, think_time: -1s}", "sessions.think_time -1s: want 0 or more"},
+		{"sessions: {turns: 2, think_time: soon}", `"soon" is not a duration`},
+		{"rate: 1\nsessions: {turns: 2}", "sessions apply to modes sequential and concurrency (N sessions at once), not rate"},
+		{"trace: {file: a}\nsessions: {turns: 2}", "sessions apply to modes sequential and concurrency (N sessions at once), not trace"},
+		{"concurrency: [1, 4]\nslo: {ttft: 1s}\nsearch: {}\nsessions: {turns: 2}", "sessions cannot be searched"},
+		{"requests: 10\nsessions: {turns: 3}", "requests 10 is not a whole number of sessions of 3 turns: want a multiple of 3"},
+		{"sessions: {turns: 2, think: 1s}", "unknown key models.load.sessions.think: want one of turns, think_time"},
 	} {
 		_, err := parseLoad(t, tc.load)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

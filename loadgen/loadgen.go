@@ -3,9 +3,12 @@
 // arrivals, optionally capped), either with a linear ramp, or the replay of a
 // trace (Mooncake, BurstGPT), bounded by a request count and/or a duration,
 // with sweeps over N or R or a search for the highest load that meets an SLO.
-// A run can stop early on over-saturation and write one record per request. A
-// run yields a [Report]: throughput, exact TTFT/TPOT/ITL/E2E percentiles, error
-// rate by kind, goodput against SLOs and schedule lag.
+// Sequential and concurrency loads may be multi-turn: sessions whose turns send
+// the conversation so far ([SessionSpec]). A run can stop early on
+// over-saturation and write one record per request. A run yields a [Report]:
+// throughput, exact TTFT/TPOT/ITL/E2E percentiles, error rate by kind, goodput
+// against SLOs and schedule lag, and per turn of a multi-turn run its TTFT,
+// ITL and prompt tokens.
 //
 // A benchmark runs one sweep point per sub-benchmark:
 //
@@ -100,6 +103,10 @@ type Point struct {
 	// load meeting the SLO (RunSearch), named search=rate or
 	// search=concurrency; RunPoint runs it at Rate or Concurrency alone.
 	Search Search
+	// Session, when its Turns is set, makes each worker of a sequential or
+	// concurrency point run sessions of Turns requests (runSession); Requests
+	// then counts whole sessions' requests.
+	Session Session
 }
 
 // Ramp is a linear rise of load at the start of a run; the zero value is none.
@@ -126,12 +133,16 @@ func Points(spec *Spec) ([]Point, error) {
 		Warmup:   spec.Warmup,
 		SLO:      SLO{TTFT: spec.SLO.TTFT.Duration, TPOT: spec.SLO.TPOT.Duration, E2E: spec.SLO.E2E.Duration},
 		Stop:     spec.Stop.stop(),
+		Session:  spec.Sessions.session(),
 	}
 	if spec.Ramp != nil {
 		base.Ramp = Ramp{From: spec.Ramp.From, Over: spec.Ramp.Over.Duration}
 	}
 	if base.Requests == 0 && base.Duration == 0 && base.Mode != ModeTrace {
 		base.Requests = DefaultRequests
+		if base.Session.Turns > 0 {
+			base.Requests = sessionRequests(base.Session.Turns)
+		}
 	}
 	if base.Mode == ModeTrace {
 		p := base
@@ -226,6 +237,9 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	}
 	if p.Requests == 0 && p.Duration == 0 {
 		p.Requests = DefaultRequests
+		if p.Session.Turns > 0 {
+			p.Requests = sessionRequests(p.Session.Turns)
+		}
 	}
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	request := func(i int64) backends.Request {
@@ -275,24 +289,28 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	if p.Stop.Any() {
 		stop = newStopper(p.Stop)
 	}
-	one := func(i int64, planned time.Time) {
-		r := request(i)
+	// send sends request i, turn turn of its session (0: not multi-turn).
+	send := func(i int64, r backends.Request, planned time.Time, turn int) (*backends.Result, error) {
 		sent := time.Now()
 		if stop != nil && stop.sending(i, sent.Sub(planned)) {
 			stopRun()
-			return
+			return nil, errStopped
 		}
 		rep.begin(planned, sent)
 		res, err := b.Generate(reqCtx, r)
 		done := time.Now()
 		aborted := err != nil && reqCtx.Err() != nil
-		rep.record(planned, sent, done, res, err, aborted)
+		rep.record(planned, sent, done, res, err, aborted, turn)
 		if stop != nil && !aborted && stop.done(res, err) {
 			stopRun()
 		}
 		if cfg.records != nil {
 			rec := newRecord(start, i, planned, sent, done, res, err, aborted, p.SLO)
 			rec.Bench, rec.Run = cfg.bench, run
+			if turn > 0 {
+				s := i / int64(p.Session.Turns)
+				rec.Session, rec.Turn = &s, turn
+			}
 			if werr := cfg.records.Write(rec); werr != nil {
 				recErrOnce.Do(func() {
 					recErr = werr
@@ -303,12 +321,41 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 		if cfg.observe != nil {
 			cfg.observe(int(i), r, res, err)
 		}
+		return res, err
+	}
+	one := func(i int64, planned time.Time) { send(i, request(i), planned, 0) }
+	salt := ""
+	if cfg.salt {
+		salt = nonce
 	}
 
 	var wg sync.WaitGroup
-	if p.Mode == ModeRate || p.Mode == ModeTrace {
+	switch {
+	case p.Mode == ModeRate || p.Mode == ModeTrace:
 		runOpen(sendCtx, &wg, p, start, one)
-	} else {
+	case p.Session.Turns > 0:
+		var next atomic.Int64
+		ss := &sessions{p: p, reqs: reqs, salt: salt, send: send,
+			wait:   func(t time.Time) bool { return sleepUntil(sendCtx, t) },
+			shrunk: rep.shrunk}
+		n := int64(p.Requests / p.Session.Turns)
+		for k := range p.Concurrency {
+			wg.Go(func() {
+				planned := start.Add(p.workerStart(k))
+				if !sleepUntil(sendCtx, planned) {
+					return
+				}
+				for sendCtx.Err() == nil {
+					s := next.Add(1) - 1
+					if p.Requests > 0 && s >= n {
+						return
+					}
+					ss.run(s, planned)
+					planned = time.Now()
+				}
+			})
+		}
+	default:
 		var next atomic.Int64
 		for k := range p.Concurrency {
 			wg.Go(func() {
@@ -500,6 +547,9 @@ func (p *Point) check(nreqs int) error {
 			return fmt.Errorf("arrival %q: want constant, poisson or gamma", p.Arrival)
 		}
 	case ModeTrace:
+		if p.Session.Turns > 0 {
+			return errors.New("a trace of sessions")
+		}
 		if len(p.Trace) == 0 {
 			return errors.New("a trace without entries")
 		}
@@ -508,6 +558,14 @@ func (p *Point) check(nreqs int) error {
 		}
 	default:
 		return fmt.Errorf("mode %q: want sequential, concurrency, rate or trace", p.Mode)
+	}
+	switch t := p.Session.Turns; {
+	case t < 0, p.Session.ThinkTime < 0:
+		return errors.New("session turns and think time must not be negative")
+	case t > 0 && p.Mode == ModeRate:
+		return errors.New("sessions at a rate: want mode sequential or concurrency")
+	case t > 0 && p.Requests%t != 0:
+		return fmt.Errorf("%d requests are not whole sessions of %d turns", p.Requests, t)
 	}
 	return nil
 }

@@ -64,6 +64,11 @@ type Record struct {
 	// Good says whether a successful request met every SLO of the point;
 	// absent without an SLO.
 	Good *bool `json:"good,omitempty"`
+	// Session and Turn place a request of a multi-turn load (load: sessions):
+	// its session's index in the run, from 0, and its turn in the session,
+	// from 1 (I is Session·turns + Turn − 1). Both absent otherwise.
+	Session *int64 `json:"session,omitempty"`
+	Turn    int    `json:"turn,omitempty"`
 }
 
 // ReadRecords reads the records a RecordWriter wrote, one per line; file

@@ -41,6 +41,12 @@ type Report struct {
 	// requests (ITL pools every gap between content chunks of every request).
 	// Lag is the schedule lag of every request sent: actual send − planned send.
 	TTFT, TPOT, ITL, E2E, Lag *Histogram
+	// Turns holds, for a multi-turn point (Point.Session), the successful
+	// requests of each turn index: Turns[k-1] those of turn k. Shrunk counts
+	// the successful turns after the first whose prompt tokens were not more
+	// than the previous turn's: the engine cut the conversation.
+	Turns  []*TurnReport
+	Shrunk int
 	// MaxInFlight is the most requests that were in flight at once.
 	MaxInFlight int
 	// Interrupted is set when the caller's context ended the run early.
@@ -84,8 +90,8 @@ func (r *Report) begin(planned, sent time.Time) {
 }
 
 // record records a request planned for planned, sent at sent (unless res says
-// when), finished at done.
-func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err error, aborted bool) {
+// when), finished at done; turn is its turn in its session (0: none).
+func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err error, aborted bool, turn int) {
 	if res != nil && !res.Sent.IsZero() {
 		sent = res.Sent
 	}
@@ -125,6 +131,9 @@ func (r *Report) record(planned, sent, done time.Time, res *backends.Result, err
 	if meets(r.Point.SLO, res) {
 		r.Good++
 	}
+	if turn > 0 {
+		r.turn(turn).record(res)
+	}
 }
 
 // meets reports whether a successful request met every objective of slo: a
@@ -146,6 +155,13 @@ func (r *Report) finish() {
 	if !r.End.IsZero() {
 		r.Wall = r.End.Sub(r.Start)
 	}
+}
+
+// shrunk notes a turn whose prompt did not grow.
+func (r *Report) shrunk() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Shrunk++
 }
 
 // Merge adds o's counts and distributions to r: for repeated runs of one point
@@ -177,6 +193,10 @@ func (r *Report) Merge(o *Report) {
 	r.ITL.Merge(o.ITL)
 	r.E2E.Merge(o.E2E)
 	r.Lag.Merge(o.Lag)
+	for i, t := range o.Turns {
+		r.turn(i + 1).merge(t)
+	}
+	r.Shrunk += o.Shrunk
 	r.MaxInFlight = max(r.MaxInFlight, o.MaxInFlight)
 	r.Interrupted = r.Interrupted || o.Interrupted
 	r.Runs += o.Runs
@@ -199,6 +219,7 @@ type Metric struct {
 //	req/s tokens/s goodput-req/s error-rate stopped-early
 //	ttft-p50-ns ttft-p90-ns ttft-p99-ns   (likewise tpot, itl, e2e)
 //	lag-p50-ns lag-p99-ns
+//	shrunk-turns, then per turn K: turnK-prompt-tokens turnK-ttft-p50-ns turnK-ttft-p99-ns turnK-itl-p50-ns turnK-itl-p99-ns   (multi-turn)
 func (r *Report) Metrics() []Metric {
 	var ms []Metric
 	add := func(name string, v float64) { ms = append(ms, Metric{name, v}) }
@@ -226,7 +247,7 @@ func (r *Report) Metrics() []Metric {
 			add(fmt.Sprintf("%s-p%d-ns", hm.name, q), float64(h.Percentile(float64(q))))
 		}
 	}
-	return ms
+	return append(ms, r.turnMetrics()...)
 }
 
 // MetricNames returns every name Metrics may report, in its order, e.g. to print
@@ -258,7 +279,7 @@ var histMetrics = []struct {
 // `Unit NAME better=…` lines.
 func Direction(name string) string {
 	switch {
-	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early":
+	case strings.HasSuffix(name, "-ns"), name == "error-rate", name == "stopped-early", name == "shrunk-turns":
 		return "lower"
 	case strings.HasSuffix(name, "/s"), name == "slo-max-concurrency":
 		return "higher"
@@ -309,6 +330,8 @@ type reportJSON struct {
 	Runs, StoppedRuns         int    `json:",omitempty"`
 	Stopped                   string `json:",omitempty"`
 	TTFT, TPOT, ITL, E2E, Lag []int64
+	Turns                     []turnJSON `json:",omitempty"`
+	Shrunk                    int        `json:",omitempty"`
 }
 
 // MarshalJSON writes the report losslessly (every recorded value, in ns; times
@@ -325,7 +348,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		MaxInFlight: r.MaxInFlight, Interrupted: r.Interrupted,
 		Runs: r.Runs, StoppedRuns: r.StoppedRuns, Stopped: r.Stopped,
 		TTFT: r.TTFT.Values(), TPOT: r.TPOT.Values(), ITL: r.ITL.Values(),
-		E2E: r.E2E.Values(), Lag: r.Lag.Values(),
+		E2E: r.E2E.Values(), Lag: r.Lag.Values(), Turns: turnsJSON(r.Turns), Shrunk: r.Shrunk,
 	})
 }
 
@@ -343,7 +366,7 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 		MaxInFlight: j.MaxInFlight, Interrupted: j.Interrupted,
 		Runs: j.Runs, StoppedRuns: j.StoppedRuns, Stopped: j.Stopped,
 		TTFT: histogramOf(j.TTFT), TPOT: histogramOf(j.TPOT), ITL: histogramOf(j.ITL),
-		E2E: histogramOf(j.E2E), Lag: histogramOf(j.Lag),
+		E2E: histogramOf(j.E2E), Lag: histogramOf(j.Lag), Turns: turnsOf(j.Turns), Shrunk: j.Shrunk,
 	}
 	if r.Errors == nil {
 		r.Errors = map[string]int{}

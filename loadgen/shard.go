@@ -42,6 +42,9 @@ func SplitPoint(p Point, i, n int, planHash string) (Point, error) {
 	if p.Mode == ModeTrace && n > 1 {
 		errs = append(errs, fmt.Errorf("load %s: a trace cannot be split over %d shards yet", p.Name, n))
 	}
+	if p.Session.Turns > 0 && n > 1 {
+		errs = append(errs, fmt.Errorf("load %s: sessions cannot be split over %d shards yet", p.Name, n))
+	}
 	if p.Search.Over != "" && n > 1 {
 		errs = append(errs, fmt.Errorf("load %s: a search cannot be split over %d shards: each probe depends on the last", p.Name, n))
 	}

@@ -80,11 +80,12 @@ func TestHDRPercentileBound(t *testing.T) {
 	}
 }
 
-// request is one recorded request of a load run.
+// request is one recorded request of a load run, turn turn of a session.
 type request struct {
 	planned, sent, done time.Time
 	res                 *backends.Result
 	err                 error
+	turn                int
 }
 
 // recorded makes n requests with random timings starting at t0, some failed.
@@ -95,12 +96,12 @@ func recorded(n int, t0 time.Time) []request {
 	for i := range out {
 		planned := t0.Add(ms(float64(i) * 7))
 		sent := planned.Add(ms(rng.Float64()))
-		r := request{planned: planned, sent: sent}
+		r := request{planned: planned, sent: sent, turn: i%3 + 1}
 		if i%17 == 5 {
 			r.err = backends.ErrShort
 			r.done = sent.Add(ms(50))
 		} else {
-			res := &backends.Result{Sent: sent, OutputTokens: 8 + rng.IntN(8), PromptTokens: 20}
+			res := &backends.Result{Sent: sent, OutputTokens: 8 + rng.IntN(8), PromptTokens: 20 * r.turn}
 			at := sent.Add(ms(20 + 80*rng.ExpFloat64()))
 			for range res.OutputTokens {
 				res.Chunks = append(res.Chunks, at)
@@ -116,7 +117,7 @@ func recorded(n int, t0 time.Time) []request {
 
 func (r *Report) add(q request) {
 	r.begin(q.planned, q.sent)
-	r.record(q.planned, q.sent, q.done, q.res, q.err, false)
+	r.record(q.planned, q.sent, q.done, q.res, q.err, false, q.turn)
 	r.finish()
 }
 
@@ -160,6 +161,9 @@ func TestMergeShardsEqualsOneProcess(t *testing.T) {
 	}
 	if got, want := merged.Metrics(), one.Metrics(); !slices.Equal(got, want) {
 		t.Errorf("merged metrics differ from one process's:\n got %v\nwant %v", got, want)
+	}
+	if !slices.Contains(one.Metrics(), Metric{"turn3-prompt-tokens", 60}) {
+		t.Errorf("no per-turn metrics compared: %v", one.Metrics())
 	}
 	if len(one.Metrics()) < 15 {
 		t.Errorf("only %d metrics compared: %v", len(one.Metrics()), one.Metrics())

@@ -103,6 +103,9 @@ type Spec struct {
 	// Records writes one JSON line per request of every run (Record) to the
 	// output folder's RecordsFile. Default false.
 	Records bool `yaml:"records"`
+	// Sessions makes the load multi-turn: each worker runs conversations of
+	// Sessions.Turns requests (see SessionSpec); nil sends single requests.
+	Sessions *SessionSpec `yaml:"sessions"`
 }
 
 // RampSpec is a linear ramp of load as the configuration writes it.
@@ -272,6 +275,9 @@ func (l *Spec) Check() error {
 		return err
 	}
 	if err := l.Search.check(l, mode); err != nil {
+		return err
+	}
+	if err := l.Sessions.check(l, mode); err != nil {
 		return err
 	}
 	switch {

@@ -105,6 +105,7 @@ var table = []Info{
 	{Unit: "goodput-req/s", Title: "Goodput req/s", Better: Higher, Family: Load},
 	{Unit: "error-rate", Title: "Error rate", Better: Lower, Family: Load},
 	{Unit: "stopped-early", Title: "Runs stopped early", Better: Lower, Family: Load},
+	{Unit: "shrunk-turns", Title: "Turns whose prompt did not grow", Better: Lower, Family: Load},
 	{Unit: "slo-max-req/s", Title: "Highest rate within the SLO", Better: Higher, Family: Load},
 	{Unit: "slo-max-concurrency", Title: "Highest concurrency within the SLO", Better: Higher, Family: Load},
 	// Embeddings (docs/embed.md); ns/op and req/s are theirs too.
@@ -149,6 +150,31 @@ var LoadQuantiles = []struct {
 // LoadQuantile is the unit of the q-th percentile of a load distribution.
 func LoadQuantile(name string, q int) string { return fmt.Sprintf("%s-p%d-ns", name, q) }
 
+// MaxTurns is the number of turns of a multi-turn load (load: sessions) whose
+// per-turn metrics have units (turn1-… to turn10-…); a session of more turns
+// is refused when the configuration is read.
+const MaxTurns = 10
+
+// TurnQuantiles are the distributions a multi-turn load reports per turn, and
+// their percentiles: turnK-ttft-p50-ns, turnK-itl-p99-ns.
+var TurnQuantiles = []struct {
+	Name, Title string
+	Qs          []int
+}{
+	{"ttft", "TTFT", []int{50, 99}},
+	{"itl", "ITL", []int{50, 99}},
+}
+
+// TurnQuantile is the unit of the q-th percentile of distribution name (ttft,
+// itl) over the requests of turn k (from 1) of a multi-turn load.
+func TurnQuantile(k int, name string, q int) string {
+	return fmt.Sprintf("turn%d-%s-p%d-ns", k, name, q)
+}
+
+// TurnPromptTokens is the unit of the mean prompt tokens (the engine's count)
+// of the requests of turn k of a multi-turn load.
+func TurnPromptTokens(k int) string { return fmt.Sprintf("turn%d-prompt-tokens", k) }
+
 // EmbedQuantiles are the percentiles an embedding point reports of request
 // latency; EmbedQuantile is the unit of one, e.g. embed-p90-ns.
 var EmbedQuantiles = []int{50, 90, 99}
@@ -181,6 +207,14 @@ var all = func() []Info {
 				continue // itl-p50-ns, itl-p99-ns are generation metrics too
 			}
 			quantiles = append(quantiles, Info{Unit: u, Title: fmt.Sprintf("%s p%d", d.Title, q), Better: Lower, Family: Load})
+		}
+	}
+	for k := 1; k <= MaxTurns; k++ {
+		quantiles = append(quantiles, Info{Unit: TurnPromptTokens(k), Title: fmt.Sprintf("Prompt tokens, turn %d", k), Family: Load})
+		for _, d := range TurnQuantiles {
+			for _, q := range d.Qs {
+				quantiles = append(quantiles, Info{Unit: TurnQuantile(k, d.Name, q), Title: fmt.Sprintf("%s p%d, turn %d", d.Title, q, k), Better: Lower, Family: Load})
+			}
 		}
 	}
 	at := len(table)

@@ -10,7 +10,7 @@
 #
 # It lays out bin/, builds the CUDA backend (scripts/build-ollama-cuda.sh), runs
 # configs/gpu-llamacpp.yaml (the in-process llama.cpp engine on that backend, the
-# same GGUF files), configs/gpu-ollama.yaml on the GPU and configs/gpu-ollama-cpu.yaml
+# same GGUF files; one model per process), configs/gpu-ollama.yaml on the GPU and configs/gpu-ollama-cpu.yaml
 # on the CPU of the same machine, each under a time limit (LLAMACPP_S, GPU_S, CPU_S
 # seconds; 0 skips a run), and leaves everything in $OUT (default outputs/gpu-out):
 # log.txt, each run's output folder (bench.txt, CSV, summaries, plots, report.html),
@@ -44,7 +44,28 @@ run() {
   echo "$1 run: exit $? in $((SECONDS - t))s"
   [ -d "outputs/$1" ] && cp -r "outputs/$1" "$OUT/"
 }
-run gpu-llamacpp "$LLAMACPP_S"
+# run_each NAME LIMIT_S: configs/NAME.yaml one model per llmbench process (the
+# in-process engine cannot free a GPU model and load another, docs/gpu.md), all
+# under one time limit; the results are joined into outputs/NAME/bench.txt and
+# reported there.
+run_each() {
+  (($2 > 0)) || { echo "$1: skipped"; return; }
+  local t=$SECONDS i=0 out="outputs/$1" left
+  rm -rf "$out" && mkdir -p "$out" build
+  grep -E '^  - \{name:' "configs/$1.yaml" | while IFS= read -r entry; do
+    left=$(($2 - (SECONDS - t)))
+    ((left > 10)) || { echo "$1: out of time before: $entry"; break; }
+    { echo "output: $out/m$i"; grep -vE '^(  - \{name:|output:)' "configs/$1.yaml"; echo "$entry"; } > "build/$1-m$i.yaml"
+    timeout -s INT -k 20 "$left" bin/llmbench run -q --config "build/$1-m$i.yaml"
+    echo "$1 model $i run: exit $?"
+    cat "$out/m$i/bench.txt" >> "$out/bench.txt" 2>/dev/null
+    i=$((i + 1))
+  done
+  bin/llmbench report -o "$out" "$out/bench.txt" > /dev/null
+  echo "$1 runs: done in $((SECONDS - t))s"
+  cp -r "$out" "$OUT/"
+}
+run_each gpu-llamacpp "$LLAMACPP_S"
 run gpu-ollama "$GPU_S"
 grep -hE "offloaded|inference compute|library=" models/ollama/ollama.log | head -40 > "$OUT/ollama-offload.txt"
 run gpu-ollama-cpu "$CPU_S"

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ollama/ollama/llama"
@@ -102,6 +103,9 @@ func New(ctx context.Context, path string, m backends.Spec, opts ...Option) (*Ba
 		b.gpuLayers = max(*m.Options.GPULayers, 0)
 	}
 
+	if held := gpuHeld.Load(); held != nil {
+		return nil, b.err("load", errGPUHeld(*held))
+	}
 	initOnce.Do(backendInit)
 	loadMu.Lock()
 	defer loadMu.Unlock()
@@ -213,15 +217,37 @@ func (b *Backend) free() {
 // model, and asks glibc to give its free heap back (malloc_trim), so this
 // process's RSS returns near where it was before [New]. Close may be called
 // more than once.
+//
+// A model with layers on a GPU is not freed: llama_free of a context on the
+// CUDA backend (loaded from lib/ollama beside the binary, with its own copy of
+// ggml-base) kills the process with SIGSEGV, after the results but before the
+// report (seen on an H200; Ollama's runner never frees its context, it exits).
+// Its memory stays held until the process exits, so [New] refuses any further
+// model in this process (errGPUHeld): its GPU and RAM figures would include it.
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed {
 		b.closed = true
+		if b.offload.onGPU() {
+			gpuHeld.CompareAndSwap(nil, &b.name)
+			b.batch.Free()
+			b.batch, b.lc, b.c, b.model = nil, nil, engineCtx{}, nil
+			return nil
+		}
 		b.free()
 		trimHeap()
 	}
 	return nil
+}
+
+// gpuHeld names the first model closed in this process with its GPU memory
+// still held (Close); nil while there is none.
+var gpuHeld atomic.Pointer[string]
+
+// errGPUHeld is New's error once a GPU model's memory is held.
+func errGPUHeld(held string) error {
+	return fmt.Errorf("model %s, closed earlier in this process, still holds its GPU memory (llama.cpp's CUDA context cannot be freed in-process), so this model's GPU and RAM figures would include it: run each llamacpp model that uses a GPU in its own llmbench run (docs/gpu.md)", held)
 }
 
 // Info returns what the file's header says about the model.
@@ -345,18 +371,20 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 			res.Done = time.Now()
 			return res, b.err("generate", fmt.Errorf("after %d tokens: llama.cpp returned no logits", len(res.Chunks)))
 		}
+		// The engine's own time is llama.cpp's step: llama_decode and the wait
+		// for its logits (the backend's kernels and their launches); the
+		// sampling and detokenising below are llmbench's, on its clock only.
+		if computed := time.Now(); len(res.Chunks) == 0 {
+			res.Server.PromptEval = computed.Sub(start)
+		} else {
+			res.Server.Eval += computed.Sub(start)
+		}
 		tok = s.sample(logits)
 		if !exact && b.eog[tok] {
 			break
 		}
 		piece := b.model.TokenToPiece(tok)
-		end := time.Now()
-		if len(res.Chunks) == 0 {
-			res.Server.PromptEval = end.Sub(start)
-		} else {
-			res.Server.Eval += end.Sub(start)
-		}
-		res.Chunks = append(res.Chunks, end)
+		res.Chunks = append(res.Chunks, time.Now())
 		text.WriteString(piece)
 	}
 	res.Done = time.Now()

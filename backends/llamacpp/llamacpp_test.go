@@ -195,6 +195,25 @@ func TestGPULayersWithoutGPU(t *testing.T) {
 	assert.Equal(t, 4, r.OutputTokens)
 }
 
+// TestGPUModelHeld: closing a model whose layers went to a GPU keeps its
+// memory (llama_free of a CUDA context crashes the process) and refuses any
+// later model in this process, naming the one that holds it. The GPU is
+// simulated here by the load log llama.cpp prints on one.
+func TestGPUModelHeld(t *testing.T) {
+	b := open(t, "tiny-llama", backends.Options{})
+	b.offload = parseOffload("load_tensors: offloaded 7/7 layers to GPU\n")
+	t.Cleanup(func() { gpuHeld.Store(nil) })
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close(), "twice")
+	require.NotNil(t, gpuHeld.Load())
+	assert.Equal(t, b.name, *gpuHeld.Load())
+	_, err := b.Generate(context.Background(), backends.Request{Prompt: prompt, MaxTokens: 2})
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = New(context.Background(), b.path, backends.Spec{Name: "next"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "llamacpp: model next: load: model "+b.name+", closed earlier in this process, still holds its GPU memory")
+}
+
 // TestContextCappedAtTrainedPositions: a GPT-2 model (1024 learned positions)
 // asked for a context of 2048 and given a longer prompt fails that generation
 // with an error, instead of llama.cpp aborting the process on a position past

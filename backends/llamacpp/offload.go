@@ -54,6 +54,9 @@ func (o offload) String() string {
 	return s
 }
 
+// onGPU reports whether any layer went to a GPU.
+func (o offload) onGPU() bool { return o.seen && o.layers > 0 }
+
 // device is the Description's device: the GPUs the layers went to, else cpu.
 func (o offload) device() string {
 	if o.seen && o.layers > 0 && len(o.devices) > 0 {

@@ -82,13 +82,13 @@ func (b *Backend) keepAlive() *api.Duration {
 	return &api.Duration{Duration: b.opts.KeepAlive}
 }
 
-// Generate implements backends.Backend: one streamed /api/generate request.
+// Generate implements backends.Backend: one streamed /api/generate request, or
+// /api/chat when req.Messages is set.
 func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends.Result, error) {
+	if len(req.Messages) > 0 {
+		return b.chat(ctx, req)
+	}
 	stream := true
-	r := &backends.Result{}
-	var text strings.Builder
-	var last api.GenerateResponse
-	chunks := 0
 	gr := &api.GenerateRequest{
 		Model:     b.name,
 		Prompt:    req.Prompt,
@@ -99,33 +99,59 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	if req.Think != nil {
 		gr.Think = &api.ThinkValue{Value: *req.Think}
 	}
-	r.Sent = time.Now()
+	s := newStream()
 	err := b.client.Generate(ctx, gr, func(resp api.GenerateResponse) error {
-		now := time.Now()
-		chunks++
-		// Reasoning streams in thinking with an empty response; its tokens are
-		// generated tokens like the answer's (eval_count counts both).
-		if resp.Thinking != "" || resp.Response != "" {
-			r.Chunks = append(r.Chunks, now)
-			if resp.Response == "" && r.Reasoning == len(r.Chunks)-1 {
-				r.Reasoning++ // a reasoning chunk before any answer
-			}
-			text.WriteString(resp.Response)
-		}
-		if resp.Done {
-			r.Done = now
-		}
-		last = resp
+		s.chunk(resp.Thinking, resp.Response, resp.Done, resp.DoneReason, resp.Metrics)
 		return nil
 	})
-	r.Text = text.String()
+	return b.finish(s, req, err)
+}
+
+// stream collects one streamed answer of /api/generate or /api/chat.
+type stream struct {
+	r          *backends.Result
+	text       strings.Builder
+	messages   int
+	done       bool
+	doneReason string
+	metrics    api.Metrics
+}
+
+// newStream starts a stream; the request is sent now.
+func newStream() *stream { return &stream{r: &backends.Result{Sent: time.Now()}} }
+
+// chunk notes one streamed message as it arrives.
+func (s *stream) chunk(thinking, content string, done bool, doneReason string, m api.Metrics) {
+	now := time.Now()
+	s.messages++
+	r := s.r
+	// Reasoning streams in thinking with an empty response; its tokens are
+	// generated tokens like the answer's (eval_count counts both).
+	if thinking != "" || content != "" {
+		r.Chunks = append(r.Chunks, now)
+		if content == "" && r.Reasoning == len(r.Chunks)-1 {
+			r.Reasoning++ // a reasoning chunk before any answer
+		}
+		s.text.WriteString(content)
+	}
+	if done {
+		r.Done = now
+	}
+	s.done, s.doneReason, s.metrics = done, doneReason, m
+}
+
+// finish completes the stream's result from its final message: the server's
+// counts and timings, the length checked against req.
+func (b *Backend) finish(s *stream, req backends.Request, err error) (*backends.Result, error) {
+	r := s.r
+	r.Text = s.text.String()
 	if err != nil {
 		return r, b.wrap(err)
 	}
-	if !last.Done {
-		return r, fmt.Errorf("ollama: model %s: stream ended after %d messages without its final done message", b.cfgName, chunks)
+	if !s.done {
+		return r, fmt.Errorf("ollama: model %s: stream ended after %d messages without its final done message", b.cfgName, s.messages)
 	}
-	m := last.Metrics
+	m := s.metrics
 	r.PromptTokens = m.PromptEvalCount
 	r.OutputTokens = m.EvalCount
 	r.Server = backends.ServerTimings{
@@ -140,7 +166,7 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 	// token (its time is in prompt_eval_duration) while eval_count includes it:
 	// eval_duration covers tokens 2…n (runner/ollamarunner and runner/llamarunner).
 	if err := backends.CheckLength(r, req.MaxTokens); err != nil {
-		return r, fmt.Errorf("ollama: model %s: %w (done_reason %q)", b.cfgName, err, last.DoneReason)
+		return r, fmt.Errorf("ollama: model %s: %w (done_reason %q)", b.cfgName, err, s.doneReason)
 	}
 	return r, nil
 }

@@ -249,16 +249,38 @@ func (b *Backend) body(req backends.Request) []byte {
 		buf = strconv.AppendInt(buf, int64(req.MaxTokens), 10)
 	}
 	prompt, _ := json.Marshal(req.Prompt)
-	if b.chat && !b.override["messages"] {
+	switch {
+	case b.chat && !b.override["messages"] && len(req.Messages) > 0:
+		buf = append(buf, `,"messages":`...)
+		buf = appendMessages(buf, req.Messages)
+	case b.chat && !b.override["messages"]:
 		buf = append(buf, `,"messages":[{"role":"user","content":`...)
 		buf = append(buf, prompt...)
 		buf = append(buf, "}]"...)
-	} else if !b.chat && !b.override["prompt"] {
+	case !b.chat && !b.override["prompt"]:
 		buf = append(buf, `,"prompt":`...)
 		buf = append(buf, prompt...)
 	}
 	buf = append(buf, b.suffix...)
 	return append(buf, '}')
+}
+
+// appendMessages appends a conversation as the chat API's messages array.
+func appendMessages(buf []byte, msgs []backends.Message) []byte {
+	buf = append(buf, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		role, _ := json.Marshal(m.Role)
+		content, _ := json.Marshal(m.Content)
+		buf = append(buf, `{"role":`...)
+		buf = append(buf, role...)
+		buf = append(buf, `,"content":`...)
+		buf = append(buf, content...)
+		buf = append(buf, '}')
+	}
+	return append(buf, ']')
 }
 
 // Describe returns the engine, and as extra facts the base URL ("managed" for the

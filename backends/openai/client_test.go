@@ -284,3 +284,31 @@ func TestAfterDone(t *testing.T) {
 		t.Errorf("got %v, text %q", err, res.Text)
 	}
 }
+
+// TestGenerateConversation: a request with Messages sends them, in order and
+// escaped, as the chat body's messages (and not Prompt).
+func TestGenerateConversation(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Script{})
+	defer srv.Close()
+	b := newBackend(t, model(srv.URL))
+	msgs := []backends.Message{
+		{Role: backends.RoleUser, Content: `say "hi"`},
+		{Role: backends.RoleAssistant, Content: "hi\n\té"},
+		{Role: backends.RoleUser, Content: "again"},
+	}
+	if _, err := b.Generate(context.Background(), backends.Request{Prompt: "not sent", Messages: msgs, MaxTokens: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Messages []backends.Message `json:"messages"`
+	}
+	if err := json.Unmarshal(srv.Last().Body, &body); err != nil {
+		t.Fatalf("body %s: %v", srv.Last().Body, err)
+	}
+	if g, w := mustJSON(body.Messages), mustJSON(msgs); g != w {
+		t.Errorf("messages\n got %s\nwant %s", g, w)
+	}
+	if strings.Contains(string(srv.Last().Body), "not sent") {
+		t.Errorf("body %s carries Prompt", srv.Last().Body)
+	}
+}

@@ -41,6 +41,20 @@ func (engine) Configure(spec backends.Spec, decode func(any) error) (any, error)
 	return o, nil
 }
 
+// CheckChat implements backends.Chatter: the chat endpoint sends a
+// conversation; the completions endpoint, a single prompt, cannot; nor can a
+// model whose extra_body sets messages itself.
+func (engine) CheckChat(spec backends.Spec) error {
+	o, _ := spec.Engine.(Options)
+	if o.Endpoint == "completions" {
+		return fmt.Errorf("endpoint completions sends a single prompt, not a conversation: use endpoint chat")
+	}
+	if _, ok := o.ExtraBody["messages"]; ok {
+		return fmt.Errorf("extra_body sets messages, which would replace every turn's conversation: remove it")
+	}
+	return nil
+}
+
 func isSynthetic(spec backends.Spec) bool {
 	_, ok := spec.Synthetic()
 	return ok
