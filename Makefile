@@ -83,6 +83,10 @@ bench-smoke:
 	$(GO) tool benchstat outputs/smoke/gotest.txt | tee outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-llama/prompt=hello' outputs/smoke/benchstat.txt
 	grep -q 'model=tiny-gpt2/prompt=unicode' outputs/smoke/benchstat.txt
+	set -o pipefail; $(GO) test -run '^$$' -bench Embed -benchtime 2x -llmbench.config testdata/embed.yaml . | tee outputs/smoke/embed.txt
+	$(GO) tool benchstat outputs/smoke/embed.txt | tee outputs/smoke/embed-benchstat.txt
+	grep -q 'model=tiny-llama-embed/batch=4' outputs/smoke/embed-benchstat.txt
+	grep -q 'model=tiny-gpt2-embed-v1/batch=4' outputs/smoke/embed-benchstat.txt
 	LLMBENCH_SMOKE_GOTEST=$(CURDIR)/outputs/smoke/gotest.txt LLMBENCH_SMOKE_DIR=$(CURDIR) LLMBENCH_SMOKE_CONFIG=testdata/tiny.yaml \
 		$(GO) test -count=1 -run '^TestDriversAgree$$' ./cmd/llmbench
 

@@ -85,13 +85,13 @@ func openSuite(b *testing.B) *bench.Suite {
 	return suite
 }
 
-// eachModel runs every opened model whose configuration has (load true) or lacks
-// (load false) a load: section as the sub-benchmark model=M, printing the model's
-// configuration lines first, and each of its cases (bench.Suite.Cases) below it;
-// it skips when there is no such model.
-func eachModel(b *testing.B, load bool) {
+// eachModel runs every opened model whose cases belong to the top-level
+// benchmark kind (bench.BenchOf: Generate, Load or Embed) as the sub-benchmark
+// model=M, printing the model's configuration lines first, and each of its cases
+// (bench.Suite.Cases) below it; it skips when there is no such model.
+func eachModel(b *testing.B, kind string) {
 	s := openSuite(b)
-	want := func(m config.Model) bool { return (m.Load != nil) == load }
+	want := func(m config.Model) bool { return bench.BenchOf(m) == kind }
 	models := s.Models()
 	if !slices.ContainsFunc(models, want) {
 		b.Skip("no model of this kind in the configuration (or this shard)")
@@ -123,12 +123,17 @@ func eachModel(b *testing.B, load bool) {
 // BenchmarkGenerate runs every model×prompt pair of the configuration: one
 // streamed generation per iteration, after the configured warm-up; and each
 // model's load stage and llama-bench cases where its engine has them.
-func BenchmarkGenerate(b *testing.B) { eachModel(b, false) }
+func BenchmarkGenerate(b *testing.B) { eachModel(b, "Generate") }
 
 // BenchmarkLoad runs every load-generation model (one with a load: section) at
 // each point of its sweep: BenchmarkLoad/model=M/concurrency=N or …/rate=R. One
 // iteration is one whole run of the point; the metrics of several are merged.
-func BenchmarkLoad(b *testing.B) { eachModel(b, true) }
+func BenchmarkLoad(b *testing.B) { eachModel(b, "Load") }
+
+// BenchmarkEmbed runs every embedding model (one with an embed: section) at each
+// batch size of its sweep: BenchmarkEmbed/model=M/batch=N. One iteration is one
+// run of the point's requests; the metrics of several are merged (docs/embed.md).
+func BenchmarkEmbed(b *testing.B) { eachModel(b, "Embed") }
 
 // runCase is one case's benchmark body: its warm-up (once, however often -count
 // calls the body), then one timed window over b.Loop. The window is closed on

@@ -66,6 +66,9 @@ type Spec struct {
 	Engine any
 	// Where is "FILE:LINE" of the model's entry, for errors; may be empty.
 	Where string
+	// Embed says the model is benchmarked by embedding requests (its embed:
+	// section), not generations: an [Embedder] describes that endpoint.
+	Embed bool
 }
 
 // Synthetic returns the preset spec of a "synthetic:PRESET[:TYPE]" model id and

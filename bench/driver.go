@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"time"
+
+	"github.com/llmbench/llmbench/config"
 )
 
 // Case is one benchmark case as both front ends drive it — the `go test -bench`
@@ -25,11 +27,18 @@ type Case interface {
 	End() ([]Metric, error)
 }
 
-// Bench names the top-level benchmark of a model's cases: Generate for a model
-// run prompt by prompt, Load for one with a load: section.
-func (m *Model) Bench() string {
-	if m.Config.Load != nil {
+// Bench names the top-level benchmark of a model's cases (BenchOf).
+func (m *Model) Bench() string { return BenchOf(m.Config) }
+
+// BenchOf names the top-level benchmark of a configured model's cases:
+// Generate for a model run prompt by prompt, Load for one with a load: section,
+// Embed for one with an embed: section.
+func BenchOf(m config.Model) string {
+	switch {
+	case m.Load != nil:
 		return "Load"
+	case m.Embed != nil:
+		return "Embed"
 	}
 	return "Generate"
 }
@@ -43,7 +52,7 @@ func (m *Model) benchOf(c Case) string {
 // Cases returns m's cases in the order they run: the model's load stage (when
 // its load was measured), then one case per prompt and llama-bench's pp512 and
 // tg128 where the engine can time them — or, for a load model, one case per
-// point of its sweep.
+// point of its sweep, or for an embedding model one case per batch size.
 //
 // Sharded (Suite.Shard), a shard gets the prompts the plan gives it, and the
 // whole-model cases only on the one shard that owns the model — except a load
@@ -64,6 +73,16 @@ func (s *Suite) Cases(m *Model) ([]Case, error) {
 			if owns || c.Split {
 				out = append(out, c)
 			}
+		}
+		return out, nil
+	}
+	if m.Config.Embed != nil {
+		ecs, err := s.embedCases(m)
+		if err != nil {
+			return nil, err
+		}
+		if owns {
+			out = append(out, ecs...)
 		}
 		return out, nil
 	}

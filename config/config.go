@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/llmbench/llmbench/backends"
+	"github.com/llmbench/llmbench/embedbench"
 	"github.com/llmbench/llmbench/loadgen"
 )
 
@@ -108,6 +109,10 @@ type Model struct {
 	Options Options `yaml:"options"`
 	// Load describes load generation; nil means sequential generations.
 	Load *loadgen.Spec `yaml:"load"`
+	// Embed makes the model an embedding benchmark (docs/embed.md): its batch
+	// sizes and requests; nil means generations. A model has load or embed, not
+	// both.
+	Embed *embedbench.Spec `yaml:"embed"`
 
 	// Spec is the model as its engine receives it: options resolved, the
 	// engine's own options decoded. Set by Parse.
@@ -378,6 +383,9 @@ func (c *Config) check() error {
 				return fmt.Errorf("%s: load: %w", at, err)
 			}
 		}
+		if err := m.checkEmbed(); err != nil {
+			return fmt.Errorf("%s: embed: %w", at, err)
+		}
 	}
 	return nil
 }
@@ -410,7 +418,7 @@ func (o Options) resolve() backends.Options {
 
 // modelKeys are the keys of a model entry that this package decodes; the rest
 // belong to the engine.
-var modelKeys = []string{"name", "backend", "model", "options", "load"}
+var modelKeys = []string{"name", "backend", "model", "options", "load", "embed"}
 
 // configureModels resolves each model's Spec: its options with defaults, and the
 // engine's own options from the entry's other keys, decoded and checked by the
@@ -430,7 +438,7 @@ func (c *Config) configureModels(core *yaml.Node) error {
 				}
 			}
 		}
-		m.Spec = backends.Spec{Name: m.Name, Model: m.Model, Options: m.Options.resolve(), Where: fmt.Sprintf("%s:%d", c.File, m.Line)}
+		m.Spec = backends.Spec{Name: m.Name, Model: m.Model, Options: m.Options.resolve(), Where: fmt.Sprintf("%s:%d", c.File, m.Line), Embed: m.Embed != nil}
 		decode := func(v any) error {
 			if err := checkKeys(own, reflect.TypeOf(v), "", nil); err != nil {
 				var known []string

@@ -57,7 +57,7 @@ func TestParseGood(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"unknown top key", "modles: []\n", "b.yaml: line 1: unknown key modles: want one of prompts, warmup, iterations, records, output, models_dir, gpu, models, "},
-		{"unknown model key", "models:\n  - name: a\n    backend: ollama\n    model: m\n    colour: red\n", `b.yaml:2: model "a": line 5: unknown key colour: want one of host (the ollama engine's own keys are host; every model takes name, backend, model, options, load)`},
+		{"unknown model key", "models:\n  - name: a\n    backend: ollama\n    model: m\n    colour: red\n", `b.yaml:2: model "a": line 5: unknown key colour: want one of host (the ollama engine's own keys are host; every model takes name, backend, model, options, load, embed)`},
 		{"unknown option", "models:\n  - name: a\n    backend: ollama\n    model: m\n    options: {max_token: 3}\n", "b.yaml: line 5: unknown key models.options.max_token: want one of max_tokens, temperature"},
 		{"bad duration", "models:\n  - name: a\n    backend: ollama\n    model: m\n    options:\n      keep_alive: soon\n", `line 6: "soon" is not a duration`},
 		{"no models", "warmup: 1\n", "b.yaml: no models"},

@@ -51,6 +51,7 @@ const (
 	Memory  Family = "memory"  // resident and device memory
 	Energy  Family = "energy"  // GPU energy and power
 	Load    Family = "load"    // load-generation points
+	Embed   Family = "embed"   // embedding requests (docs/embed.md)
 	Quality Family = "quality" // text quality (meaningless for synthetic models)
 )
 
@@ -110,6 +111,15 @@ var table = []Info{
 	// A property of the workload (its prefixes and order), not of the engine.
 	{Unit: "cacheable-prompt-share", Title: "Cacheable share of prompt tokens", Exact: true, Family: Load},
 	{Unit: "cached-prompt-share", Title: "Share of prompt tokens served from cache (engine)", Better: Higher, Family: Load},
+	// Embeddings (docs/embed.md); ns/op and req/s are theirs too.
+	{Unit: EmbedQuantile(50), Title: "Embed latency p50", Better: Lower, Family: Embed},
+	{Unit: EmbedQuantile(90), Title: "Embed latency p90", Better: Lower, Family: Embed},
+	{Unit: EmbedQuantile(99), Title: "Embed latency p99", Better: Lower, Family: Embed},
+	{Unit: "inputs/s", Title: "Inputs/s", Better: Higher, Family: Embed},
+	{Unit: "input-tokens/s", Title: "Input tokens/s", Better: Higher, Family: Embed},
+	{Unit: "input-tokens/op", Title: "Input tokens per request", Family: Embed},
+	{Unit: "server-ns/op", Title: "Server time per request", Better: Lower, Family: Embed},
+	{Unit: "embed-dim", Title: "Embedding dimensions", Exact: true, Family: Embed},
 	// Quality (docs/quality.md): directions hold for real models only.
 	{Unit: "out-words/op", Title: "Output words", Family: Quality},
 	{Unit: "out-chars/op", Title: "Output characters", Family: Quality},
@@ -167,6 +177,12 @@ func TurnQuantile(k int, name string, q int) string {
 // TurnPromptTokens is the unit of the mean prompt tokens (the engine's count)
 // of the requests of turn k of a multi-turn load.
 func TurnPromptTokens(k int) string { return fmt.Sprintf("turn%d-prompt-tokens", k) }
+
+// EmbedQuantiles are the percentiles an embedding point reports of request
+// latency; EmbedQuantile is the unit of one, e.g. embed-p90-ns.
+var EmbedQuantiles = []int{50, 90, 99}
+
+func EmbedQuantile(q int) string { return fmt.Sprintf("embed-p%d-ns", q) }
 
 // MaxGPUs is the number of devices whose per-device metrics have units
 // (gpu0-… to gpu7-…); a case spread over more reports its sums alone.

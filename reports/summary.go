@@ -147,12 +147,16 @@ func summaryTables(s *Set, avg, per []Row, b string) []table {
 	return out
 }
 
-// tableMetrics are the speed and memory columns (speedMetrics, or
-// loadMetrics for a load sweep) and the quality columns that rows have.
+// tableMetrics are the speed and memory columns (speedMetrics, loadMetrics for
+// a load sweep, embedMetrics for embeddings) and the quality columns that rows
+// have.
 func tableMetrics(rows []Row) (speed, quality []string) {
 	list := speedMetrics
-	if sweepKey(rows) != "" {
+	switch {
+	case sweepKey(rows) != "":
 		list = loadMetrics
+	case has(rows, "inputs/s"):
+		list = embedMetrics
 	}
 	for _, m := range list {
 		if has(rows, m) {

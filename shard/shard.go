@@ -147,11 +147,11 @@ func (c Case) String() string {
 }
 
 // CasesOf lists a configuration's cases in order: for each model, one case per
-// prompt, or one model-wide case for a model with a load: section.
+// prompt, or one model-wide case for a model with a load: or embed: section.
 func CasesOf(cfg *config.Config, prompts []config.Prompt) []Case {
 	var out []Case
 	for _, m := range cfg.Models {
-		if m.Load != nil {
+		if m.Load != nil || m.Embed != nil {
 			out = append(out, Case{Model: m.Name})
 			continue
 		}

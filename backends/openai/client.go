@@ -285,17 +285,21 @@ func appendMessages(buf []byte, msgs []backends.Message) []byte {
 
 // Describe returns the engine, and as extra facts the base URL ("managed" for the
 // suite's own Ollama server, whose port changes from run to run), the endpoint
-// path and the server's model id.
+// path (EmbedPath for an embedding model) and the server's model id.
 func (b *Backend) Describe(ctx context.Context) (backends.Description, error) {
 	base := b.base
 	if b.managed {
 		base = "managed"
 	}
+	endpoint := strings.TrimPrefix(b.url, b.base)
+	if b.spec.Embed {
+		endpoint = EmbedPath
+	}
 	return backends.Description{
 		Engine: "openai-compatible",
 		Extra: [][2]string{
 			{"base-url", base},
-			{"endpoint", strings.TrimPrefix(b.url, b.base)},
+			{"endpoint", endpoint},
 			{"server-model", b.spec.Model},
 		},
 	}, nil

@@ -193,7 +193,7 @@ func (r *runner) fail(err error, n int) {
 
 // steps is the progress a model's cases make: warm-up and timed generations.
 func (r *runner) steps(mc config.Model) int {
-	if mc.Load != nil {
+	if mc.Load != nil || mc.Embed != nil {
 		return 0
 	}
 	cfg := r.suite.Config
@@ -216,7 +216,7 @@ func (r *runner) model(ctx context.Context, mc config.Model) {
 	}
 	if err != nil {
 		n := len(r.suite.PromptsOf(mc.Name))
-		if mc.Load != nil {
+		if mc.Load != nil || mc.Embed != nil {
 			n = 1
 		}
 		r.cases += n
