@@ -89,6 +89,8 @@ bench-smoke:
 	grep -q 'model=tiny-gpt2-embed-v1/batch=4' outputs/smoke/embed-benchstat.txt
 	LLMBENCH_SMOKE_GOTEST=$(CURDIR)/outputs/smoke/gotest.txt LLMBENCH_SMOKE_DIR=$(CURDIR) LLMBENCH_SMOKE_CONFIG=testdata/tiny.yaml \
 		$(GO) test -count=1 -run '^TestDriversAgree$$' ./cmd/llmbench
+	LLMBENCH_SMOKE_GOTEST=$(CURDIR)/outputs/smoke/embed.txt LLMBENCH_SMOKE_DIR=$(CURDIR) LLMBENCH_SMOKE_CONFIG=testdata/embed.yaml \
+		$(GO) test -count=1 -run '^TestDriversAgree$$' ./cmd/llmbench
 
 ## fuzz-smoke: every fuzz target for FUZZTIME each, one after another (Go fuzzes
 ## one target per invocation); the seed corpora in testdata/fuzz run in plain
