@@ -374,14 +374,16 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		// The engine's own time is llama.cpp's step: llama_decode and the wait
 		// for its logits (the backend's kernels and their launches); the
 		// sampling and detokenising below are llmbench's, on its clock only.
-		if computed := time.Now(); len(res.Chunks) == 0 {
-			res.Server.PromptEval = computed.Sub(start)
-		} else {
-			res.Server.Eval += computed.Sub(start)
-		}
+		// A step that ends at end-of-sequence gives no token and is not counted.
+		step := time.Since(start)
 		tok = s.sample(logits)
 		if !exact && b.eog[tok] {
 			break
+		}
+		if len(res.Chunks) == 0 {
+			res.Server.PromptEval = step
+		} else {
+			res.Server.Eval += step
 		}
 		piece := b.model.TokenToPiece(tok)
 		res.Chunks = append(res.Chunks, time.Now())

@@ -78,15 +78,20 @@ func (b *Backend) embed(ctx context.Context, inputs []string) (*backends.EmbedRe
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	res.Done = time.Now()
 	if err != nil {
+		res.Done = time.Now()
 		return res, b.readError(ctx, err, 0)
 	}
 	if resp.StatusCode != http.StatusOK {
+		res.Done = time.Now()
 		return res, &Error{Model: b.spec.Name, Kind: KindStatus, Status: resp.StatusCode, Snippet: b.snippet(bytes.TrimSpace(data))}
 	}
+	// Done after decoding, as Ollama's client decodes /api/embed's answer
+	// before it returns: both APIs' latencies then span the same work.
 	var er embedResponse
-	if err := json.Unmarshal(data, &er); err != nil {
+	err = json.Unmarshal(data, &er)
+	res.Done = time.Now()
+	if err != nil {
 		return res, &Error{Model: b.spec.Name, Kind: KindMalformed, Err: fmt.Errorf("%s: %w", EmbedPath, err), Snippet: b.snippet(data)}
 	}
 	res.Vectors = make([][]float32, len(er.Data))
