@@ -43,7 +43,7 @@ const LengthTolerance = 0.01
 // engine counts them, optionally built of shared prefixes.
 //
 //	dataset:
-//	  input: {min: 128, max: 512}      # or {tokens: 256}, or {mean: 256, stddev: 32}
+//	  input: {min: 128, max: 512}      # or {tokens: 256}, or {mean: 256, stddev: 32, min: 64}
 //	  output: {tokens: 64}
 //	  prefix: {count: 4, tokens: 256, suffixes: 8}
 //	  order: grouped
@@ -153,6 +153,10 @@ func (d *DatasetSpec) check() error {
 	if err := d.Input.check("dataset.input"); err != nil {
 		return err
 	}
+	if d.Input.Mean > 0 && d.Input.Min == 0 {
+		// A normal draw can come to 1 token, shorter than any model's template.
+		return errors.New("dataset.input: a normal length needs a min, above the model's template and salt (16 is enough for most) and above prefix.tokens with a prefix")
+	}
 	if d.Output != nil {
 		if err := d.Output.check("dataset.output"); err != nil {
 			return err
@@ -169,8 +173,6 @@ func (d *DatasetSpec) check() error {
 		return errors.New("dataset.prefix: want count, tokens and suffixes, each at least 1")
 	case d.Prompts != 0:
 		return fmt.Errorf("dataset.prompts: with a prefix there are count × suffixes = %d prompts: leave prompts out", d.Prefix.Count*d.Prefix.Suffixes)
-	case d.Input.Mean > 0 && d.Input.Min == 0:
-		return errors.New("dataset.input: with a prefix, a normal length needs a min above prefix.tokens")
 	case d.Input.low() <= d.Prefix.Tokens:
 		return fmt.Errorf("dataset.input: the shortest prompt, %d tokens, is not longer than prefix.tokens %d: input is the whole prompt, prefix included", d.Input.low(), d.Prefix.Tokens)
 	}

@@ -280,7 +280,10 @@ func (r *Report) Metrics() []Metric {
 }
 
 // MetricNames returns every name Metrics may report, in its order, e.g. to print
-// `Unit NAME better=DIRECTION` lines before any result.
+// `Unit NAME better=DIRECTION` lines before any result — except a multi-turn
+// point's (shrunk-turns and the turnK- metrics of metric.TurnQuantile and
+// metric.TurnPromptTokens), which cannot be
+// split over shards.
 func MetricNames() []string {
 	names := []string{"req/s", "tokens/s", "goodput-req/s", "error-rate", "stopped-early", "cacheable-prompt-share", "cached-prompt-share"}
 	for _, h := range histMetrics {
