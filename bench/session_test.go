@@ -61,8 +61,11 @@ models:
 					end := prev.Sent + prev.E2E
 					assert.GreaterOrEqual(t, r.Scheduled, end+int64(think), "session %d turn %d planned the think time after the answer", sess, r.Turn)
 					assert.GreaterOrEqual(t, r.Sent, r.Scheduled)
-					assert.GreaterOrEqual(t, r.PromptTokens, prev.PromptTokens+prev.OutputTokens,
-						"session %d turn %d: %d prompt tokens, at least turn %d's %d + its %d-token answer", sess, r.Turn, r.PromptTokens, prev.Turn, prev.PromptTokens, prev.OutputTokens)
+					// The answer's text is re-tokenised in the history, so its
+					// share need not be exactly its output_tokens (docs/load.md):
+					// at least half of it, and the whole previous prompt.
+					assert.GreaterOrEqual(t, r.PromptTokens, prev.PromptTokens+prev.OutputTokens/2,
+						"session %d turn %d: %d prompt tokens, at least turn %d's %d + half its %d-token answer", sess, r.Turn, r.PromptTokens, prev.Turn, prev.PromptTokens, prev.OutputTokens)
 				}
 			}
 			for k := 1; k <= turns; k++ {

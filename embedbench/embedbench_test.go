@@ -111,15 +111,25 @@ func TestMetricsLeftOut(t *testing.T) {
 	if ms := r.Metrics(); ms != nil {
 		t.Errorf("no requests: %v", ms)
 	}
-	r = &Report{Latencies: []time.Duration{time.Millisecond, time.Millisecond}, Inputs: 2, Tokens: 5, TokenRequests: 1, Dim: 8}
+	// Two requests, a wall time, tokens and a server time from one of them only.
+	r = &Report{Latencies: []time.Duration{time.Millisecond, time.Millisecond}, Inputs: 2, Tokens: 5, TokenRequests: 1,
+		Server: time.Millisecond, ServerRequests: 1, Dim: 8, Wall: time.Second}
 	got := metrics(r)
-	for _, k := range []string{"input-tokens/s", "input-tokens/op", "server-ns/op", "req/s", "inputs/s"} {
+	for _, k := range []string{"input-tokens/s", "input-tokens/op", "server-ns/op"} {
 		if _, ok := got[k]; ok {
-			t.Errorf("%s reported: %v", k, got)
+			t.Errorf("%s reported from 1 of 2 requests: %v", k, got)
 		}
 	}
-	if got["ns/op"] != float64(time.Millisecond) || got["embed-dim"] != 8 {
+	if got["ns/op"] != float64(time.Millisecond) || got["embed-dim"] != 8 || got["req/s"] != 2 || got["inputs/s"] != 2 {
 		t.Errorf("%v", got)
+	}
+	// Without a wall time, no rates.
+	r.Wall = 0
+	got = metrics(r)
+	for _, k := range []string{"req/s", "inputs/s"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s reported without a wall time: %v", k, got)
+		}
 	}
 }
 

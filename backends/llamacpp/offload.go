@@ -54,8 +54,10 @@ func (o offload) String() string {
 	return s
 }
 
-// onGPU reports whether any layer went to a GPU.
-func (o offload) onGPU() bool { return o.seen && o.layers > 0 }
+// onGPU reports whether the model uses a GPU device: any layer went to one, or
+// llama.cpp named one for the model even with no layer on it (the context then
+// still has a backend on the GPU).
+func (o offload) onGPU() bool { return o.seen && (o.layers > 0 || len(o.devices) > 0) }
 
 // device is the Description's device: the GPUs the layers went to, else cpu.
 func (o offload) device() string {

@@ -25,7 +25,7 @@ func TestParseOffload(t *testing.T) {
 			"llama_model_load_from_file_impl: using device CUDA1 (NVIDIA H200) (0000:00:07.0) - 1 MiB free\nload_tensors: offloaded 7/7 layers to GPU\n",
 			"7/7 on CUDA0 (NVIDIA H200), CUDA1 (NVIDIA H200)", "CUDA0 (NVIDIA H200), CUDA1 (NVIDIA H200)", true},
 		{"gpu_layers 0 with a GPU", "llama_model_load_from_file_impl: using device CUDA0 (NVIDIA H200) (0000:00:06.0) - 1 MiB free\nload_tensors: offloaded 0/25 layers to GPU\n",
-			"0/25", "cpu", false},
+			"0/25", "cpu", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := parseOffload(c.log)
