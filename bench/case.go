@@ -137,10 +137,9 @@ func (c *GenerateCase) End() ([]Metric, error) {
 		return nil, nil
 	}
 	out := Timing(rs, c.Model.Config.Spec.Options.PrefixCache != backends.PrefixWarm)
-	if peak, ok, err := c.Model.peakMemory(); err != nil {
+	out, err := c.Model.withPeak(out)
+	if err != nil {
 		return out, fmt.Errorf("%s: %w", c, err)
-	} else if ok {
-		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	out = append(out, gm...)
 	var engineMem uint64
@@ -151,6 +150,16 @@ func (c *GenerateCase) End() ([]Metric, error) {
 		out = append(out, Metric{Unit: "engine-peak-alloc-B", Value: float64(engineMem)})
 	}
 	return append(out, c.quality(rs)...), nil
+}
+
+// withPeak appends the window's memory peak (peak-rss-B) to out when there is
+// one.
+func (m *Model) withPeak(out []Metric) ([]Metric, error) {
+	peak, ok, err := m.peakMemory()
+	if ok && err == nil {
+		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
+	}
+	return out, err
 }
 
 // resetMemory starts a new memory window. When the watched process has exited

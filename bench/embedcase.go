@@ -121,10 +121,9 @@ func (c *EmbedCase) End() ([]Metric, error) {
 	for _, m := range c.total.Metrics() {
 		out = append(out, Metric{Unit: m.Unit, Value: m.Value})
 	}
-	if peak, ok, err := c.Model.peakMemory(); err != nil {
+	out, err := c.Model.withPeak(out)
+	if err != nil {
 		return out, fmt.Errorf("%s: %w", c, err)
-	} else if ok {
-		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	return out, nil
 }

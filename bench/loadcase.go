@@ -237,10 +237,9 @@ func (c *LoadCase) End() ([]Metric, error) {
 	if len(out) == 0 {
 		return nil, nil
 	}
-	if peak, ok, err := c.Model.peakMemory(); err != nil {
+	out, err := c.Model.withPeak(out)
+	if err != nil {
 		return out, fmt.Errorf("%s: %w", c, err)
-	} else if ok {
-		out = append(out, Metric{Unit: "peak-rss-B", Value: float64(peak)})
 	}
 	return out, nil
 }
