@@ -42,15 +42,21 @@ func loadSuite(t *testing.T, notes io.Writer, body string, args ...any) (*config
 
 // loadCases opens the configuration's first model and returns its load cases.
 func loadCases(t *testing.T, cfg *config.Config, s *bench.Suite) []*bench.LoadCase {
+	return casesOf[*bench.LoadCase](t, cfg, s)
+}
+
+// casesOf opens the configuration's first model and returns its cases of type
+// C, in order.
+func casesOf[C bench.Case](t *testing.T, cfg *config.Config, s *bench.Suite) []C {
 	t.Helper()
 	m, err := s.OpenModel(context.Background(), cfg.Models[0])
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	cases, err := s.Cases(m)
 	require.NoError(t, err)
-	var out []*bench.LoadCase
+	var out []C
 	for _, c := range cases {
-		if lc, ok := c.(*bench.LoadCase); ok {
+		if lc, ok := c.(C); ok {
 			out = append(out, lc)
 		}
 	}

@@ -21,19 +21,7 @@ import (
 // generateCases opens the configuration's first model and returns its prompt
 // cases (not llama-bench's).
 func generateCases(t *testing.T, cfg *config.Config, s *bench.Suite) []*bench.GenerateCase {
-	t.Helper()
-	m, err := s.OpenModel(t.Context(), cfg.Models[0])
-	require.NoError(t, err)
-	t.Cleanup(func() { m.Close() })
-	cases, err := s.Cases(m)
-	require.NoError(t, err)
-	var out []*bench.GenerateCase
-	for _, c := range cases {
-		if gc, ok := c.(*bench.GenerateCase); ok {
-			out = append(out, gc)
-		}
-	}
-	return out
+	return casesOf[*bench.GenerateCase](t, cfg, s)
 }
 
 // TestGenerateRecordsFile: with the configuration's records: true, every timed

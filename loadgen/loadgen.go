@@ -362,29 +362,16 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 	switch {
 	case p.Mode == ModeRate || p.Mode == ModeTrace:
 		runOpen(sendCtx, &wg, p, start, one)
-	case p.Session.Turns > 0:
-		var next atomic.Int64
-		ss := &sessions{p: p, reqs: reqs, salt: salt, send: send,
-			wait:   func(t time.Time) bool { return sleepUntil(sendCtx, t) },
-			shrunk: rep.shrunk}
-		n := int64(p.Requests / p.Session.Turns)
-		for k := range p.Concurrency {
-			wg.Go(func() {
-				planned := start.Add(p.workerStart(k))
-				if !sleepUntil(sendCtx, planned) {
-					return
-				}
-				for sendCtx.Err() == nil {
-					s := next.Add(1) - 1
-					if p.Requests > 0 && s >= n {
-						return
-					}
-					ss.run(s, planned)
-					planned = time.Now()
-				}
-			})
-		}
 	default:
+		// Closed loop: each worker takes the next request (or, multi-turn,
+		// the next session) as soon as its previous one is done.
+		limit, do := int64(p.Requests), one
+		if p.Session.Turns > 0 {
+			ss := &sessions{p: p, reqs: reqs, salt: salt, send: send,
+				wait:   func(t time.Time) bool { return sleepUntil(sendCtx, t) },
+				shrunk: rep.shrunk}
+			limit, do = int64(p.Requests/p.Session.Turns), ss.run
+		}
 		var next atomic.Int64
 		for k := range p.Concurrency {
 			wg.Go(func() {
@@ -394,10 +381,10 @@ func RunPoint(ctx context.Context, b backends.Backend, p Point, reqs []backends.
 				}
 				for sendCtx.Err() == nil {
 					i := next.Add(1) - 1
-					if p.Requests > 0 && i >= int64(p.Requests) {
+					if p.Requests > 0 && i >= limit {
 						return
 					}
-					one(i, planned)
+					do(i, planned)
 					planned = time.Now()
 				}
 			})
