@@ -89,12 +89,16 @@ func (b *Backend) Generate(ctx context.Context, req backends.Request) (*backends
 		return b.chat(ctx, req)
 	}
 	stream := true
+	// A prompt longer than the context is an error, not cut to fit: Ollama
+	// truncates by default, silently, and the case would measure another prompt.
+	truncate := false
 	gr := &api.GenerateRequest{
 		Model:     b.name,
 		Prompt:    req.Prompt,
 		Stream:    &stream,
 		KeepAlive: b.keepAlive(),
 		Options:   b.options(req.MaxTokens, req.Seed),
+		Truncate:  &truncate,
 	}
 	if req.Think != nil {
 		gr.Think = &api.ThinkValue{Value: *req.Think}

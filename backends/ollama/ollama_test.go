@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,6 +76,24 @@ func TestRealEngine(t *testing.T) {
 			require.NoError(t, b.Close())
 		})
 	}
+
+	// Ollama cuts a prompt longer than the context to fit, unless asked not
+	// to: the case fails with Ollama's reason instead of measuring a shorter
+	// prompt than it names.
+	t.Run("prompt longer than the context", func(t *testing.T) {
+		name := synthetic(t, srv, "tiny-gpt2")
+		b := ollama.New(srv.URL, name, model("tiny-gpt2", 4))
+		defer b.Close()
+		long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 80) // ~720 tokens, context 512
+		r, err := b.Generate(context.Background(), backends.Request{Prompt: long, MaxTokens: 4})
+		require.Error(t, err, "prompt tokens %d", func() int {
+			if r != nil {
+				return r.PromptTokens
+			}
+			return 0
+		}())
+		assert.Contains(t, err.Error(), "the input length exceeds the context length")
+	})
 
 	t.Run("missing model", func(t *testing.T) {
 		b := ollama.New(srv.URL, "no-such-model:1b", model("ghost", 8))
