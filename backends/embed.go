@@ -18,7 +18,7 @@ type Embedder interface {
 // monotonic clock.
 type EmbedResult struct {
 	// Sent is when the request was handed to the transport, Done when the
-	// response body had been read whole.
+	// response had been read whole and decoded.
 	Sent, Done time.Time
 	// Vectors are the embeddings, one per input, in the inputs' order.
 	Vectors [][]float32

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/llmbench/llmbench/backends/ollama/ollamatest"
 	"github.com/llmbench/llmbench/bench"
+	"github.com/llmbench/llmbench/loadgen"
 )
 
 // embedMetrics opens model i of the configuration and runs one window of one
@@ -79,4 +81,36 @@ models:
 	assert.Equal(t, warm["native"], warm["v1"], "both APIs count the same tokens")
 	cold := embedMetrics(t, s, 2)["batch=1"]
 	assert.Greater(t, cold["input-tokens/op"], warm["native"], "the cold nonce adds tokens to every input")
+}
+
+// TestEmbedRecordsRealEngine: with the configuration's records: true, every
+// timed embedding request is one record (Embed/model=M/batch=N), the warm-up
+// left out, and the records are the samples of the case's metrics: their mean
+// E2E is its ns/op and their mean prompt_tokens its input-tokens/op.
+func TestEmbedRecordsRealEngine(t *testing.T) {
+	ollamatest.NeedEngine(t)
+	cfg, s := loadSuite(t, nil, `records: true
+warmup: 1
+ollama: {manage: always}
+models:
+  - {name: native, backend: ollama, model: "synthetic:tiny-llama", options: {threads: 2, context: 512}, embed: {batch: [1, 3], requests: 4}}
+`)
+	ms := embedMetrics(t, s, 0)
+	recs := fileRecords(t, filepath.Join(cfg.Output, loadgen.RecordsFile))
+	require.Len(t, recs, 2*4, "2 batch sizes × 4 requests, no warm-ups")
+	for _, b := range []string{"batch=1", "batch=3"} {
+		var e2e, tokens float64
+		n := 0
+		for _, r := range recs {
+			if r.Bench != "Embed/model=native/"+b {
+				continue
+			}
+			require.Empty(t, r.Error, r.Message)
+			assert.Empty(t, r.Chunks)
+			e2e, tokens, n = e2e+float64(r.E2E), tokens+float64(r.PromptTokens), n+1
+		}
+		require.Equal(t, 4, n, b)
+		assert.InEpsilon(t, ms[b]["ns/op"], e2e/4, 1e-9, "%s: the records' mean latency is ns/op", b)
+		assert.InEpsilon(t, ms[b]["input-tokens/op"], tokens/4, 1e-9, "%s: their tokens are the engine's", b)
+	}
 }

@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/llmbench/llmbench/backends"
 	"github.com/llmbench/llmbench/embedbench"
+	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/synth"
 )
 
@@ -20,7 +22,29 @@ type EmbedCase struct {
 	texts    []string
 	warm     int // warm-up requests still owed
 	total    *embedbench.Report
-	wantDim  int // the synthetic model's embedding length; 0 when unknown
+	wantDim  int               // the synthetic model's embedding length; 0 when unknown
+	seq      *loadgen.Sequence // the window's records (configuration's records: true)
+}
+
+// recorded is an embedder that writes one record of each request: its send
+// and end, the engine's input tokens as prompt_tokens, no chunks, and a failed
+// request's error kind. A failed write fails the request.
+type recorded struct {
+	backends.Embedder
+	seq *loadgen.Sequence
+}
+
+func (r recorded) Embed(ctx context.Context, inputs []string) (*backends.EmbedResult, error) {
+	sent := time.Now()
+	res, err := r.Embedder.Embed(ctx, inputs)
+	gen := &backends.Result{}
+	if res != nil {
+		gen.Sent, gen.Done, gen.PromptTokens = res.Sent, res.Done, res.InputTokens
+	}
+	if werr := r.seq.Write(sent, time.Now(), gen, err); werr != nil && err == nil {
+		err = werr
+	}
+	return res, err
 }
 
 // embedCases returns the batch sizes of m, a model with an embed: section, as
@@ -82,11 +106,19 @@ func (c *EmbedCase) Warm(ctx context.Context) error {
 	return nil
 }
 
-// Begin implements [Case]: the memory peak is reset.
+// Begin implements [Case]: the memory peak is reset, and with the
+// configuration's records: true the window's requests are recorded.
 func (c *EmbedCase) Begin() error {
-	c.total = nil
+	c.total, c.seq = nil, nil
 	if err := c.Model.resetMemory(); err != nil {
 		return fmt.Errorf("%s: %w", c, err)
+	}
+	if s := c.Model.suite; s != nil && s.Config != nil && s.Config.Records {
+		rw, err := s.lines(loadgen.RecordsFile)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		c.seq = rw.Sequence(c.Model.benchOf(c))
 	}
 	return nil
 }
@@ -94,7 +126,11 @@ func (c *EmbedCase) Begin() error {
 // Step implements [Case]: one run of the point. For a synthetic model the
 // embeddings must have the preset's embedding length.
 func (c *EmbedCase) Step(ctx context.Context) error {
-	r, err := embedbench.Run(ctx, c.embedder, c.Point, c.inputs)
+	e := c.embedder
+	if c.seq != nil {
+		e = recorded{e, c.seq}
+	}
+	r, err := embedbench.Run(ctx, e, c.Point, c.inputs)
 	if len(r.Latencies) > 0 {
 		if c.total == nil {
 			c.total = r
