@@ -14,7 +14,6 @@ import (
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
 	_ "github.com/llmbench/llmbench/engines"
-	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/shard"
 )
 
@@ -66,7 +65,7 @@ func TestMain(m *testing.M) {
 		for _, kv := range suite.ConfigLines() {
 			fmt.Printf("%s: %s\n", kv[0], kv[1])
 		}
-		for _, l := range metric.UnitLines() {
+		for _, l := range suite.UnitLines() {
 			fmt.Println(l)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
 	"github.com/llmbench/llmbench/memwatch"
+	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/shard"
 )
 
@@ -138,6 +139,30 @@ func (s *Suite) Shard(sp shard.Spec) error {
 	p := sp.Plan(shard.CasesOf(s.Config, s.Prompts))
 	s.plan = &p
 	return nil
+}
+
+// UnitLines are the `Unit NAME better=…` lines of the metrics this suite can
+// report: per-device GPU metrics only for the devices of a machine with
+// several, per-turn ones only up to the configuration's most turns.
+func (s *Suite) UnitLines() []string {
+	gpus, turns := 0, 0
+	if s.gpu != nil {
+		gpus = s.gpu.Info().Count
+	}
+	for _, m := range s.Config.Models {
+		if m.Load != nil && m.Load.Sessions != nil {
+			turns = max(turns, m.Load.Sessions.Turns)
+		}
+	}
+	return metric.UnitLinesOf(func(i metric.Info) bool {
+		switch {
+		case i.GPU > 0:
+			return gpus >= 2 && i.GPU <= gpus
+		case i.Turn > 0:
+			return i.Turn <= turns
+		}
+		return true
+	})
 }
 
 // Models returns the configuration's models this shard opens, in order.

@@ -71,6 +71,9 @@ type Info struct {
 	// generation: they are written once per model and kept out of significance
 	// tests unless asked for by name.
 	OneShot bool
+	// GPU is 1 + the device index of a per-device metric (gpuN-…), Turn the
+	// turn of a multi-turn metric (turnK-…); 0 for every other metric.
+	GPU, Turn int
 }
 
 // Name is the unit without a trailing "/op", as `Unit` lines name it.
@@ -199,8 +202,8 @@ var all = func() []Info {
 	var devices []Info
 	for i := range MaxGPUs {
 		devices = append(devices,
-			Info{Unit: GPUPeakVRAM(i), Title: fmt.Sprintf("Peak GPU memory, GPU %d", i), Better: Lower, Family: Memory},
-			Info{Unit: GPUEnergyPerToken(i), Title: fmt.Sprintf("Energy per token, GPU %d", i), Better: Lower, Family: Energy})
+			Info{Unit: GPUPeakVRAM(i), Title: fmt.Sprintf("Peak GPU memory, GPU %d", i), Better: Lower, Family: Memory, GPU: i + 1},
+			Info{Unit: GPUEnergyPerToken(i), Title: fmt.Sprintf("Energy per token, GPU %d", i), Better: Lower, Family: Energy, GPU: i + 1})
 	}
 	var quantiles []Info
 	for _, d := range LoadQuantiles {
@@ -213,10 +216,10 @@ var all = func() []Info {
 		}
 	}
 	for k := 1; k <= MaxTurns; k++ {
-		quantiles = append(quantiles, Info{Unit: TurnPromptTokens(k), Title: fmt.Sprintf("Prompt tokens, turn %d", k), Family: Load})
+		quantiles = append(quantiles, Info{Unit: TurnPromptTokens(k), Title: fmt.Sprintf("Prompt tokens, turn %d", k), Family: Load, Turn: k})
 		for _, d := range TurnQuantiles {
 			for _, q := range d.Qs {
-				quantiles = append(quantiles, Info{Unit: TurnQuantile(k, d.Name, q), Title: fmt.Sprintf("%s p%d, turn %d", d.Title, q, k), Better: Lower, Family: Load})
+				quantiles = append(quantiles, Info{Unit: TurnQuantile(k, d.Name, q), Title: fmt.Sprintf("%s p%d, turn %d", d.Title, q, k), Better: Lower, Family: Load, Turn: k})
 			}
 		}
 	}
@@ -270,10 +273,14 @@ func Index(unit string) int {
 
 // UnitLines returns the `Unit NAME better=… assume=exact` lines for every metric
 // with a direction or exactness, which benchmark output starts with.
-func UnitLines() []string {
+func UnitLines() []string { return UnitLinesOf(nil) }
+
+// UnitLinesOf is UnitLines of the metrics keep keeps (nil keeps all): a run
+// writes those it can report, not, say, eight GPUs' on a machine with one.
+func UnitLinesOf(keep func(Info) bool) []string {
 	var out []string
 	for _, i := range all {
-		if i.Better == None && !i.Exact {
+		if i.Better == None && !i.Exact || keep != nil && !keep(i) {
 			continue
 		}
 		line := "Unit " + i.Name()

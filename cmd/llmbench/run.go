@@ -19,7 +19,6 @@ import (
 	"github.com/llmbench/llmbench/bench"
 	"github.com/llmbench/llmbench/config"
 	"github.com/llmbench/llmbench/loadgen"
-	"github.com/llmbench/llmbench/metric"
 	"github.com/llmbench/llmbench/reports"
 	"github.com/llmbench/llmbench/shard"
 )
@@ -91,7 +90,7 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	for _, kv := range suite.ConfigLines() {
 		setConfig(r.res, kv[0], kv[1])
 	}
-	for _, line := range metric.UnitLines() {
+	for _, line := range suite.UnitLines() {
 		// The first write: a full disk or an unwritable file fails here, before
 		// any engine starts.
 		if _, err := fmt.Fprintln(raw, line); err != nil {
