@@ -98,14 +98,11 @@ func (c *GenerateCase) Begin() error {
 		return fmt.Errorf("%s: %w", c, err)
 	}
 	c.gpuOn = c.Model.startGPU(c.String())
-	c.seq = nil
-	if s := c.Model.suite; s != nil && s.Config != nil && s.Config.Records {
-		rw, err := s.lines(loadgen.RecordsFile)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		c.seq = rw.Sequence(c.Model.benchOf(c))
+	seq, err := c.Model.sequence(c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
 	}
+	c.seq = seq
 	return nil
 }
 
@@ -150,6 +147,20 @@ func (c *GenerateCase) End() ([]Metric, error) {
 		out = append(out, Metric{Unit: "engine-peak-alloc-B", Value: float64(engineMem)})
 	}
 	return append(out, c.quality(rs)...), nil
+}
+
+// sequence begins the records of c's window when the configuration asks for
+// records (records: true at its top); nil otherwise.
+func (m *Model) sequence(c Case) (*loadgen.Sequence, error) {
+	s := m.suite
+	if s == nil || s.Config == nil || !s.Config.Records {
+		return nil, nil
+	}
+	rw, err := s.lines(loadgen.RecordsFile)
+	if err != nil {
+		return nil, err
+	}
+	return rw.Sequence(m.benchOf(c)), nil
 }
 
 // withPeak appends the window's memory peak (peak-rss-B) to out when there is

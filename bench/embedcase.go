@@ -113,13 +113,11 @@ func (c *EmbedCase) Begin() error {
 	if err := c.Model.resetMemory(); err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
-	if s := c.Model.suite; s != nil && s.Config != nil && s.Config.Records {
-		rw, err := s.lines(loadgen.RecordsFile)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		c.seq = rw.Sequence(c.Model.benchOf(c))
+	seq, err := c.Model.sequence(c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
 	}
+	c.seq = seq
 	return nil
 }
 
